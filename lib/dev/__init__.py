@@ -1,0 +1,1 @@
+"""Local development tooling: embedded PostgreSQL, the local server, tokens. Not bundled."""

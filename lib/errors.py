@@ -1,0 +1,168 @@
+"""One error hierarchy for the whole bundle, mapped to HTTP in exactly one place (`http_status`).
+
+    AppError (code, message, status)
+    ├── InvalidRequest                 400  invalid_request (and invalid_json, ...)
+    │   ├── UnsupportedMediaType       415  unsupported_media_type
+    │   └── PayloadTooLarge            413  payload_too_large
+    ├── Unauthorized                   401  unauthorized
+    ├── Forbidden                      403  forbidden / provider_not_enabled
+    ├── NotFound                       404  not_found / number_not_found / chat_not_found
+    ├── MethodNotAllowed               405  method_not_allowed
+    ├── Conflict                       409  conflict / already_connected / idempotency_conflict
+    ├── WebhookAuthError               401  webhook_unauthorized
+    ├── ConfigError                    500  config_error          (a deployment problem, never a bug)
+    ├── DatabaseUnavailable            503  database_unavailable  (transient: the caller may retry)
+    └── ProviderError                  502  provider_error
+        ├── NotSupported               422  not_supported
+        ├── ProviderRejected           422  invalid_request / not_on_whatsapp
+        ├── NumberDisconnected         409  number_disconnected
+        ├── InstanceNotFound           409  instance_not_found
+        ├── ProviderAuthError          502  provider_auth_failed
+        ├── RateLimited                429  rate_limited
+        ├── ProviderUnavailable        503  provider_unreachable
+        └── OutcomeUnknown             504  outcome_unknown   (a send may have reached the provider)
+
+Every error carries a stable machine `code` and a message a person can act on. Messages never
+contain secrets: callers build them from our own words, not from raw provider URLs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details or {}
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            err["details"] = self.details
+        return {"error": err}
+
+
+class InvalidRequest(AppError):
+    status = 400
+    code = "invalid_request"
+
+
+class UnsupportedMediaType(InvalidRequest):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(InvalidRequest):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class WebhookAuthError(AppError):
+    """A webhook failed authentication. `reason` is for the security log, never the response."""
+
+    status = 401
+    code = "webhook_unauthorized"
+
+    def __init__(self, reason: str):
+        super().__init__("webhook authentication failed")
+        self.reason = reason
+
+
+class ConfigError(AppError):
+    status = 500
+    code = "config_error"
+
+
+class DatabaseUnavailable(AppError):
+    status = 503
+    code = "database_unavailable"
+
+
+class ProviderError(AppError):
+    status = 502
+    code = "provider_error"
+
+    def __init__(self, message: str, *, code: str | None = None, provider: str | None = None,
+                 http_status: int | None = None, retry_after: float | None = None,
+                 details: dict[str, Any] | None = None):
+        super().__init__(message, code=code, details=details)
+        self.provider = provider
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class NotSupported(ProviderError):
+    status = 422
+    code = "not_supported"
+
+
+class ProviderRejected(ProviderError):
+    status = 422
+    code = "invalid_request"
+
+
+class NumberDisconnected(ProviderError):
+    status = 409
+    code = "number_disconnected"
+
+
+class InstanceNotFound(ProviderError):
+    status = 409
+    code = "instance_not_found"
+
+
+class ProviderAuthError(ProviderError):
+    status = 502
+    code = "provider_auth_failed"
+
+
+class RateLimited(ProviderError):
+    status = 429
+    code = "rate_limited"
+
+
+class ProviderUnavailable(ProviderError):
+    status = 503
+    code = "provider_unreachable"
+
+
+class OutcomeUnknown(ProviderError):
+    status = 504
+    code = "outcome_unknown"
+
+
+def http_status(exc: BaseException) -> int:
+    """The single mapping from an exception to an HTTP status."""
+    return exc.status if isinstance(exc, AppError) else 500

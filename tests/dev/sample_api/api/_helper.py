@@ -1,0 +1,1 @@
+# Vercel makes no function of a path segment starting with "_".

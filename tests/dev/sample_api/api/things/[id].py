@@ -1,0 +1,9 @@
+from lib.http import JsonHandler, Request
+
+
+class handler(JsonHandler):
+    def get(self, req: Request):
+        return {"id": req.path_id, "path": req.path, "query": req.query}
+
+    def delete(self, req: Request):
+        return {"deleted": req.path_id}

@@ -1,0 +1,6 @@
+from lib.http import JsonHandler
+
+
+class handler(JsonHandler):
+    def get(self, req):
+        return {"special": True}
