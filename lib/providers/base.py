@@ -1,0 +1,156 @@
+"""The provider contract: what the product needs from a WhatsApp provider, and the shared types.
+
+Every provider implements `Provider`. A capability a provider lacks keeps the default, which
+raises `NotSupported` (mapped to 422 at the HTTP boundary), so callers never branch on names.
+Methods address an instance through `NumberRef`, built from our `numbers` row and its secrets.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from lib.errors import NotSupported
+from lib.events import Event, NumberStatus
+
+MediaKind = Literal["image", "video", "audio", "document"]
+
+
+@dataclass(frozen=True)
+class NumberRef:
+    """How a provider addresses one number's instance. `api_token` is a secret: never log it."""
+
+    number_id: str
+    provider: str
+    provider_instance_id: str | None
+    instance_data: Mapping[str, Any] = field(default_factory=dict)
+    api_token: str | None = field(default=None, repr=False)
+    webhook_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """A QR to scan (PNG data URL) and/or a pairing code to type, valid until `expires_at`."""
+
+    expires_at: datetime
+    data_url: str | None = None
+    pairing_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """Our normalized status, with the provider's own word and reason code kept beside it."""
+
+    status: NumberStatus
+    raw_state: str
+    reason_code: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """What `create_instance` made: the routing id, non-secret data and the secrets to store."""
+
+    provider_instance_id: str
+    instance_data: Mapping[str, Any]
+    managed: bool  # we created it, so we delete it on teardown
+    api_token: str | None = field(default=None, repr=False)
+    webhook_token: str | None = field(default=None, repr=False)
+    qr: QrCode | None = None
+    state: ConnectionState | None = None
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    provider_instance_id: str
+    state: ConnectionState | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    provider_message_id: str
+    status: Literal["pending", "sent"]
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    kind: MediaKind
+    url: str
+    caption: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """What the product knows when it asks for a new instance."""
+
+    number_id: str
+    label: str = ""
+    phone: str | None = None
+    # GREEN-API legacy flow: the user's own instance (idInstance, apiTokenInstance, apiUrl, mediaUrl).
+    credentials: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookIdentity:
+    """What authentication established about a webhook before its body was parsed."""
+
+    provider: str
+    number_id: str | None = None       # known up front (GREEN-API token names its number)
+    instance_token: str | None = None  # Evolution body `apikey`, checked against storage later
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @abstractmethod
+    def create_instance(self, req: CreateRequest) -> InstanceInfo:
+        """Create (or, for a retried request, find) the instance for our number; idempotent."""
+
+    @abstractmethod
+    def connect(self, ref: NumberRef, phone: str | None = None) -> QrCode | ConnectionState:
+        """A QR (and pairing code when `phone` is given and supported), or the state if connected."""
+
+    @abstractmethod
+    def connection_state(self, ref: NumberRef) -> ConnectionState: ...
+
+    def restart(self, ref: NumberRef) -> None:
+        raise NotSupported(f"{self.name} cannot restart an instance", provider=self.name)
+
+    @abstractmethod
+    def logout(self, ref: NumberRef) -> None:
+        """Unlink the phone; the instance stays and can show a new QR. Idempotent."""
+
+    def delete(self, ref: NumberRef) -> None:
+        raise NotSupported(f"{self.name} cannot delete instances here", provider=self.name)
+
+    def list_instances(self) -> list[InstanceSummary]:
+        raise NotSupported(f"{self.name} cannot list instances", provider=self.name)
+
+    # -- messages ------------------------------------------------------------------------------
+    @abstractmethod
+    def send_text(self, ref: NumberRef, to: str, text: str, quoted_id: str | None = None) -> SentMessage:
+        """Send once. Never repeated after the request may have reached the provider."""
+
+    def send_media(self, ref: NumberRef, to: str, media: MediaSpec, quoted_id: str | None = None) -> SentMessage:
+        raise NotSupported(f"{self.name} cannot send media", provider=self.name)
+
+    # -- webhooks ------------------------------------------------------------------------------
+    @abstractmethod
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookIdentity:
+        """Authenticate raw bytes before parsing; raise WebhookAuthError with a reason."""
+
+    @abstractmethod
+    def normalize_webhook(self, payload: Mapping[str, Any]) -> list[Event]:
+        """Pure: one provider payload → internal events (unknown kinds → IgnoredEvent)."""
+
+    @abstractmethod
+    def webhook_instance(self, payload: Mapping[str, Any]) -> str | None:
+        """The provider instance id a parsed webhook claims to come from."""
