@@ -47,6 +47,8 @@ class Settings(BaseModel):
     evolution_webhook_secret: str | None = Field(None, alias="EVOLUTION_WEBHOOK_SECRET")
     evolution_webhook_secret_previous: str | None = Field(None, alias="EVOLUTION_WEBHOOK_SECRET_PREVIOUS")
     evolution_webhook_max_age_seconds: int = Field(300, alias="EVOLUTION_WEBHOOK_MAX_AGE_SECONDS", ge=30, le=3600)
+    webhook_token_secret: str | None = Field(None, alias="WEBHOOK_TOKEN_SECRET")
+    webhook_token_secret_previous: str | None = Field(None, alias="WEBHOOK_TOKEN_SECRET_PREVIOUS")
     green_api_url: str = Field("https://api.green-api.com", alias="GREEN_API_URL")
     green_api_media_url: str = Field("https://media.green-api.com", alias="GREEN_API_MEDIA_URL")
     green_api_partner_url: str = Field("https://api.green-api.com", alias="GREEN_API_PARTNER_URL")

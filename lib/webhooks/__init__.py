@@ -1,0 +1,1 @@
+"""Webhook reception: authentication of raw bytes, then normalization and one SQL call."""
