@@ -39,7 +39,8 @@ RETRY_STATUSES_IDEMPOTENT = {502, 504}
 
 
 class Breaker:
-    def __init__(self, key: str, threshold: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, key: str, threshold: int = 5, cooldown: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.key = key
         self.threshold = threshold
         self.cooldown = cooldown

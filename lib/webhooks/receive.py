@@ -87,7 +87,8 @@ def receive(provider_name: str, req: Request) -> Response:
 
     applicable = [e for e in normalized if not isinstance(e, events.IgnoredEvent)]
     if not applicable:
-        unsupported = [e for e in normalized if isinstance(e, events.IgnoredEvent) and e.reason.startswith("unsupported")]
+        unsupported = [e for e in normalized if isinstance(e, events.IgnoredEvent)
+                       and e.reason.startswith("unsupported")]
         if unsupported or not normalized:
             return _dead_letter(provider_name, "unsupported_event", payload, event_type, instance, identity.number_id)
         _log.info("webhook ignored", extra={"provider": provider_name, "event_type": event_type,
