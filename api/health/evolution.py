@@ -1,0 +1,14 @@
+"""GET /api/health/evolution — Evolution reachability and instance health; 200 healthy, 503 not.
+Details only with `Authorization: Bearer $CRON_SECRET`."""
+
+from lib import auth, health
+from lib.http import JsonHandler, Request, Response
+
+
+class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
+    def get(self, req: Request) -> Response:
+        healthy, report = health.evolution()
+        body = {"status": "ok" if healthy else "unhealthy"}
+        if auth.is_cron(req):
+            body.update(report)
+        return Response(200 if healthy else 503, body)

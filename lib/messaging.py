@@ -1,0 +1,87 @@
+"""Sending a message: once per Idempotency-Key, on the chat's own number's provider.
+
+    prepare_send (SQL: idempotency + the outbound row) → provider send → complete_send / fail_send
+
+A replay of a finished request answers what the first one answered, without calling the provider;
+a replay while the first is still in flight answers 409 `idempotency_key_in_progress`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from lib import db, log
+from lib.errors import AppError, Conflict, DatabaseUnavailable, InvalidRequest
+from lib.providers import get_provider
+from lib.providers.base import MediaSpec, NumberRef
+from lib.schemas import SendRequest
+
+_log = log.get("messaging")
+
+
+def request_hash(body: SendRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed_error(error: dict[str, Any]) -> AppError:
+    exc = AppError(error.get("message") or "the first attempt failed", code=error.get("code") or "provider_error")
+    exc.status = int(error.get("http_status") or 502)
+    return exc
+
+
+def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendRequest) -> tuple[int, dict[str, Any]]:
+    if not idempotency_key or len(idempotency_key) > 255:
+        raise InvalidRequest("send an Idempotency-Key header (1-255 characters) so a retry never sends twice",
+                             code="idempotency_key_required")
+    media = body.media
+    prep = db.call("prepare_send", p_owner=owner, p_chat_id=chat_id, p_idempotency_key=idempotency_key,
+                   p_request_hash=request_hash(body), p_type=body.type,
+                   p_body=body.text if body.type == "text" else (media.caption if media else None),
+                   p_media_url=str(media.url) if media else None,
+                   p_media_mime_type=media.mime_type if media else None,
+                   p_media_file_name=media.file_name if media else None, p_quoted=body.quoted_message_id)
+    message = prep["message"]
+    if prep["replay"]:
+        if message.get("error"):
+            raise _replayed_error(message["error"])
+        if not message.get("provider_message_id"):
+            raise Conflict("a request with this Idempotency-Key is still in progress; retry in a moment",
+                           code="idempotency_key_in_progress")
+        return 200, message
+
+    n = prep["number"]
+    log.register_secret(n.get("api_token"))
+    ref = NumberRef(n["id"], n["provider"], n.get("provider_instance_id"), n.get("instance_data") or {},
+                    n.get("api_token"))
+    provider = get_provider(ref)
+    try:
+        if body.type == "text":
+            sent = provider.send_text(ref, prep["to"], body.text, quoted_id=body.quoted_message_id)
+        else:
+            spec = MediaSpec(kind=body.type, url=str(media.url), caption=media.caption, file_name=media.file_name,
+                             mime_type=media.mime_type)
+            sent = provider.send_media(ref, prep["to"], spec, quoted_id=body.quoted_message_id)
+    except AppError as exc:
+        db.call("fail_send", p_message_id=message["id"], p_code=exc.code, p_message=exc.message,
+                p_http_status=exc.status)
+        raise
+    return 201, _complete(message["id"], sent.provider_message_id, sent.status, sent.timestamp)
+
+
+@retry(retry=retry_if_exception_type(DatabaseUnavailable), stop=stop_after_attempt(3),
+       wait=wait_exponential_jitter(initial=0.2, max=1.0), reraise=True)
+def _complete(message_id: str, provider_message_id: str, status: str, at: datetime | None) -> dict[str, Any]:
+    """Record the provider's id. Safe to repeat (same values); the message is already out."""
+    try:
+        return db.call("complete_send", p_message_id=message_id, p_provider_message_id=provider_message_id,
+                       p_status=status, p_sent_at=at or datetime.now(UTC))
+    except DatabaseUnavailable:
+        _log.error("sent but not yet recorded", extra={"message_id": message_id,
+                                                       "provider_message_id": provider_message_id})
+        raise

@@ -1,0 +1,147 @@
+"""Request and response models of the product API (pydantic). The OpenAPI document is generated
+from these (`python -m lib.openapi`), so the contract and the validation are one thing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+
+from lib.errors import InvalidRequest
+
+Digits = Annotated[str, Field(pattern=r"^\d{8,15}$", description="international number, digits only")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class GreenApiCredentials(_In):
+    """An existing GREEN-API instance of the user's (the flow without a partner token)."""
+
+    id_instance: Annotated[str, Field(pattern=r"^\d{4,12}$")]
+    api_token_instance: Annotated[str, Field(min_length=10, max_length=200, repr=False)]
+    api_url: HttpUrl | None = None
+    media_url: HttpUrl | None = None
+
+
+class CreateNumberRequest(_In):
+    provider: Literal["green-api", "evolution"] | None = Field(
+        None, description="defaults to DEFAULT_PROVIDER (green-api)")
+    label: Annotated[str, Field(max_length=100)] = ""
+    phone: Digits | None = Field(None, description="ask for a pairing code for this phone, where offered")
+    green_api: GreenApiCredentials | None = None
+
+
+class Media(_In):
+    url: HttpUrl
+    caption: Annotated[str, Field(max_length=4096)] | None = None
+    file_name: Annotated[str, Field(max_length=255)] | None = None
+    mime_type: Annotated[str, Field(max_length=127)] | None = None
+
+
+class SendRequest(_In):
+    type: Literal["text", "image", "video", "audio", "document"] = "text"
+    text: Annotated[str, Field(min_length=1, max_length=20000)] | None = None
+    media: Media | None = None
+    quoted_message_id: Annotated[str, Field(max_length=128)] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> SendRequest:
+        if self.type == "text" and not self.text:
+            raise ValueError("a text message needs `text`")
+        if self.type != "text" and self.media is None:
+            raise ValueError(f"a {self.type} message needs `media` with a `url`")
+        if self.type == "text" and self.media is not None:
+            raise ValueError("a text message takes no `media`; set `type` to the media kind")
+        return self
+
+
+class QrOut(BaseModel):
+    data_url: str | None = Field(None, description="PNG image as a data URL")
+    pairing_code: str | None = None
+    expires_at: datetime | None = None
+
+
+class NumberOut(BaseModel):
+    id: str
+    label: str
+    phone: str | None
+    provider: Literal["green-api", "evolution"]
+    status: Literal["pending", "qr", "connecting", "active", "disconnected", "logged_out", "blocked", "deleted"]
+    status_reason: str | None
+    status_changed_at: datetime | None
+    provider_state: str | None
+    provider_reason_code: int | None
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+    created_at: datetime
+    deleted_at: datetime | None
+    qr: QrOut | None
+
+
+class NumberList(BaseModel):
+    items: list[NumberOut]
+    next_cursor: str | None
+
+
+class MessageError(BaseModel):
+    code: str
+    message: str
+    http_status: int | None = None
+
+
+class MessageOut(BaseModel):
+    id: str
+    chat_id: str
+    number_id: str
+    provider_message_id: str | None
+    direction: Literal["inbound", "outbound"]
+    type: str
+    body: str | None
+    status: str | None
+    status_reason: str | None
+    media_url: str | None
+    media_mime_type: str | None
+    media_file_name: str | None
+    quoted_provider_message_id: str | None
+    sent_at: datetime | None
+    created_at: datetime
+    error: MessageError | None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class EvolutionHealth(BaseModel):
+    status: Literal["ok", "unhealthy"]
+    evolution: dict[str, Any] | None = None
+    numbers: dict[str, Any] | None = None
+
+
+def parse(model: type[_In], data: Any) -> Any:
+    """Validate a request body; a precise 400 `validation_failed` naming the fields otherwise."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+                    for e in exc.errors(include_url=False, include_input=False)]
+        first = problems[0]
+        raise InvalidRequest(f"{first['field']}: {first['problem']}", code="validation_failed",
+                             details={"problems": problems}) from None
+
+
+NUMBER_FIELDS = tuple(NumberOut.model_fields)
+
+
+def public_number(row: dict[str, Any]) -> dict[str, Any]:
+    """Only the public fields of a number row (drops secrets and instance data)."""
+    return {k: row.get(k) for k in NUMBER_FIELDS}
