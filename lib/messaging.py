@@ -75,7 +75,7 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
 
 
 @retry(retry=retry_if_exception_type(DatabaseUnavailable), stop=stop_after_attempt(3),
-       wait=wait_exponential_jitter(initial=0.2, max=1.0), reraise=True)
+       wait=wait_exponential_jitter(multiplier=0.2, max=1.0), reraise=True)
 def _complete(message_id: str, provider_message_id: str, status: str, at: datetime | None) -> dict[str, Any]:
     """Record the provider's id. Safe to repeat (same values); the message is already out."""
     try:

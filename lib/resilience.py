@@ -146,7 +146,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
-    backoff = wait_exponential_jitter(initial=0.2, max=2.0, jitter=0.2)(state)
+    backoff = wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2)(state)
     if isinstance(exc, _Retry) and exc.retry_after is not None:
         return max(exc.retry_after, 0.0)
     return backoff

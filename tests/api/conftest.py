@@ -1,0 +1,68 @@
+"""API tests run over real HTTP against the local server, the real database and, where a provider
+is involved, the provider simulators."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from lib import config, providers, resilience
+from lib.dev.server import serve_in_thread
+from lib.dev.tokens import user_token
+from tests.conftest import TEST_JWT_SECRET, make_user
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    server, url = serve_in_thread()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def api(database, server_url, monkeypatch) -> Iterator[httpx.Client]:
+    monkeypatch.setenv("PUBLIC_BASE_URL", server_url)
+    monkeypatch.setenv("WEBHOOK_TOKEN_SECRET", "test-webhook-token-secret-0123456789")
+    config.reset()
+    providers.reset()
+    resilience.reset_breakers()
+    with httpx.Client(base_url=server_url, timeout=30) as client:
+        yield client
+    providers.reset()
+
+
+class User:
+    def __init__(self, sql):
+        self.id = make_user(sql)
+        self.token = user_token(TEST_JWT_SECRET, self.id)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def alice(sql, database) -> User:
+    return User(sql)
+
+
+@pytest.fixture
+def bob(sql, database) -> User:
+    return User(sql)
+
+
+def add_number(sql, owner: str, provider: str = "green-api", status: str = "active", instance: str | None = None,
+               token: str | None = "stored-instance-token", label: str = "support", **data) -> str:
+    instance = instance or str(7100000000 + uuid.uuid4().int % 99999999)
+    nid = sql.execute(
+        "insert into public.numbers (owner_id, label, provider, provider_instance_id, status, instance_data) "
+        "values (%s, %s, %s, %s, %s, %s::jsonb) returning id::text",
+        (owner, label, provider, instance, status, __import__("json").dumps(data))).fetchone()[0]
+    sql.execute("insert into private.number_secrets (number_id, api_token) values (%s, %s)", (nid, token))
+    return nid
+
+
+def add_chat(sql, owner: str, number_id: str, wa_chat_id: str = "79001234568@c.us") -> str:
+    return sql.execute("insert into public.chats (number_id, owner_id, wa_chat_id) values (%s, %s, %s) "
+                       "returning id::text", (number_id, owner, wa_chat_id)).fetchone()[0]
