@@ -3,6 +3,7 @@ delete. Every function takes the caller's user id; another owner's number is a 4
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,9 +47,11 @@ def create(owner: str, req: CreateNumberRequest, idempotency_key: str | None) ->
     s = config.settings()
     name = req.provider or s.default_provider
     prov = provider_named(name)
-    row = db.call("begin_create_number", p_owner=owner, p_provider=name, p_label=req.label, p_phone=req.phone,
-                  p_rollout=s.evolution_rollout, p_idempotency_key=idempotency_key)
-    if row.get("replayed") and row.get("provider_instance_id"):
+    number_id = str(uuid.uuid4())  # chosen here so the instance id can derive from it before the row exists
+    row = db.call("begin_create_number", p_number_id=number_id, p_owner=owner, p_provider=name, p_label=req.label,
+                  p_phone=req.phone, p_rollout=s.evolution_rollout, p_idempotency_key=idempotency_key,
+                  p_planned_instance_id=prov.planned_instance_id(number_id))
+    if row.get("replayed") and row.get("status") != "pending":
         return 200, public_number(row)
     creds = None
     if req.green_api:

@@ -114,6 +114,11 @@ class Provider(ABC):
     def create_instance(self, req: CreateRequest) -> InstanceInfo:
         """Create (or, for a retried request, find) the instance for our number; idempotent."""
 
+    def planned_instance_id(self, number_id: str) -> str | None:
+        """The instance id `create_instance` will use, when known up front: stored before the
+        provider is called, so webhooks the provider sends during creation find their number."""
+        return None
+
     @abstractmethod
     def connect(self, ref: NumberRef, phone: str | None = None) -> QrCode | ConnectionState:
         """A QR (and pairing code when `phone` is given and supported), or the state if connected."""

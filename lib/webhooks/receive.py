@@ -77,28 +77,17 @@ def receive(provider_name: str, req: Request) -> Response:
         return _dead_letter(provider_name, "malformed_json", {"raw": raw}, number_id=identity.number_id,
                             error=str(exc)[:200])
 
-    instance = prov.webhook_instance(payload)
-    event_type = _event_type(payload)
     try:
-        normalized = prov.normalize_webhook(payload)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return _dead_letter(provider_name, "malformed_event", payload, event_type, instance, identity.number_id,
-                            error=str(exc)[:200])
-
-    applicable = [e for e in normalized if not isinstance(e, events.IgnoredEvent)]
-    if not applicable:
-        unsupported = [e for e in normalized if isinstance(e, events.IgnoredEvent)
-                       and e.reason.startswith("unsupported")]
-        if unsupported or not normalized:
-            return _dead_letter(provider_name, "unsupported_event", payload, event_type, instance, identity.number_id)
+        result = apply(provider_name, payload, identity.number_id, _apikey(payload))
+    except Unprocessable as exc:
+        return _dead_letter(provider_name, exc.reason, payload, _event_type(payload), prov.webhook_instance(payload),
+                            identity.number_id, error=exc.error)
+    event_type = _event_type(payload)
+    instance = prov.webhook_instance(payload)
+    if result.get("result") == "ignored":
         _log.info("webhook ignored", extra={"provider": provider_name, "event_type": event_type,
-                                            "reason": normalized[0].reason})
+                                            "reason": result.get("reason")})
         return Response(200, {"status": "ignored", "event_type": event_type})
-
-    apikey = payload.get("apikey") if isinstance(payload.get("apikey"), str) else None
-    result = db.call("ingest_webhook", p_provider=provider_name, p_instance=instance, p_number_id=identity.number_id,
-                     p_apikey=apikey, p_events=[events.to_json(e) for e in applicable], p_event_type=event_type,
-                     p_payload=sanitize(payload))
     outcome = (result or {}).get("result")
     if outcome == "unauthorized":
         return _reject(provider_name, req, result.get("reason", "unauthorized"))
@@ -114,6 +103,40 @@ def receive(provider_name: str, req: Request) -> Response:
     _log.info("webhook applied", extra={"provider": provider_name, "event_type": event_type,
                                         **{k: result.get(k) for k in ("inserted", "duplicates", "statuses")}})
     return Response(200, {"status": "ok", **{k: result.get(k) for k in ("inserted", "duplicates", "statuses")}})
+
+
+class Unprocessable(Exception):
+    """An authenticated payload that can never be applied: it becomes a dead letter."""
+
+    def __init__(self, reason: str, error: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+def apply(provider_name: str, payload: dict[str, Any], number_id: str | None, apikey: str | None,
+          dead_letter: bool = True) -> dict[str, Any]:
+    """Normalize a parsed payload and apply it in one SQL call (also used to replay dead letters)."""
+    prov = get_provider_by_name(provider_name)
+    try:
+        normalized = prov.normalize_webhook(payload)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Unprocessable("malformed_event", str(exc)[:200]) from None
+    applicable = [e for e in normalized if not isinstance(e, events.IgnoredEvent)]
+    if not applicable:
+        unsupported = [e for e in normalized
+                       if isinstance(e, events.IgnoredEvent) and e.reason.startswith("unsupported")]
+        if unsupported or not normalized:
+            raise Unprocessable("unsupported_event")
+        return {"result": "ignored", "reason": normalized[0].reason}
+    return db.call("ingest_webhook", p_provider=provider_name, p_instance=prov.webhook_instance(payload),
+                   p_number_id=number_id, p_apikey=apikey, p_events=[events.to_json(e) for e in applicable],
+                   p_event_type=_event_type(payload), p_payload=sanitize(payload), p_dead_letter=dead_letter) or {}
+
+
+def _apikey(payload: dict[str, Any]) -> str | None:
+    value = payload.get("apikey")
+    return value if isinstance(value, str) else None
 
 
 def _event_type(payload: dict[str, Any]) -> str | None:

@@ -102,7 +102,8 @@ create or replace function public.ingest_webhook(
   p_apikey text,
   p_events jsonb,
   p_event_type text default null,
-  p_payload jsonb default null)
+  p_payload jsonb default null,
+  p_dead_letter boolean default true)
 returns jsonb language plpgsql set search_path = ''
 as $$
 declare
@@ -130,8 +131,10 @@ begin
   end if;
 
   if v_number.id is null then
-    insert into private.dead_letters (provider, reason, event_type, provider_instance_id, number_id, payload)
-    values (p_provider, 'unknown_number', p_event_type, p_instance, p_number_id, coalesce(p_payload, p_events));
+    if p_dead_letter then  -- false when a dead letter is being replayed: it already has its row
+      insert into private.dead_letters (provider, reason, event_type, provider_instance_id, number_id, payload)
+      values (p_provider, 'unknown_number', p_event_type, p_instance, p_number_id, coalesce(p_payload, p_events));
+    end if;
     return jsonb_build_object('result', 'dead_lettered', 'reason', 'unknown_number');
   end if;
 
@@ -275,12 +278,40 @@ $$;
 revoke execute on function public.message_status_rank(text) from public, anon, authenticated;
 revoke execute on function public.apply_message_status(uuid, text, text, text, timestamptz) from public, anon, authenticated;
 revoke execute on function public.resolve_chat(uuid, uuid, text, text, text, boolean) from public, anon, authenticated;
-revoke execute on function public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb) from public, anon, authenticated;
+revoke execute on function public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean) from public, anon, authenticated;
 revoke execute on function public.record_connection(uuid, text, text, integer, text, timestamptz, text, text) from public, anon, authenticated;
 revoke execute on function public.dead_letter(text, text, jsonb, text, text, uuid, text) from public, anon, authenticated;
 grant execute on function public.message_status_rank(text) to service_role;
 grant execute on function public.apply_message_status(uuid, text, text, text, timestamptz) to service_role;
 grant execute on function public.resolve_chat(uuid, uuid, text, text, text, boolean) to service_role;
-grant execute on function public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb) to service_role;
+grant execute on function public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean) to service_role;
 grant execute on function public.record_connection(uuid, text, text, integer, text, timestamptz, text, text) to service_role;
 grant execute on function public.dead_letter(text, text, jsonb, text, text, uuid, text) to service_role;
+
+-- Dead letters for the replay command: the oldest not yet replayed, and the outcome of a replay.
+create or replace function public.dead_letters_due(p_limit integer default 100, p_reason text default null)
+returns jsonb language sql stable set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('id', id, 'provider', provider, 'reason', reason,
+                                               'event_type', event_type, 'instance', provider_instance_id,
+                                               'number_id', number_id, 'payload', payload, 'attempts', attempts)
+                            order by id), '[]'::jsonb)
+    from (select * from private.dead_letters
+           where replayed_at is null and (p_reason is null or reason = p_reason)
+           order by id limit greatest(1, least(p_limit, 1000))) d
+$$;
+
+create or replace function public.finish_dead_letter(p_id bigint, p_replayed boolean, p_error text default null)
+returns void language sql set search_path = ''
+as $$
+  update private.dead_letters
+     set attempts = attempts + 1,
+         replayed_at = case when p_replayed then now() end,
+         last_error = p_error
+   where id = p_id
+$$;
+
+revoke execute on function public.dead_letters_due(integer, text) from public, anon, authenticated;
+revoke execute on function public.finish_dead_letter(bigint, boolean, text) from public, anon, authenticated;
+grant execute on function public.dead_letters_due(integer, text) to service_role;
+grant execute on function public.finish_dead_letter(bigint, boolean, text) to service_role;

@@ -75,7 +75,8 @@ end $$;
 -- always be traced back (its name derives from this id). A retried request with the same
 -- idempotency key gets the same row.
 create or replace function public.begin_create_number(
-  p_owner uuid, p_provider text, p_label text, p_phone text, p_rollout text, p_idempotency_key text default null)
+  p_number_id uuid, p_owner uuid, p_provider text, p_label text, p_phone text, p_rollout text, p_idempotency_key text default null,
+  p_planned_instance_id text default null)
 returns jsonb language plpgsql set search_path = ''
 as $$
 declare
@@ -87,8 +88,10 @@ begin
                                            where user_id = p_owner and provider = 'evolution'))) then
     raise exception 'Evolution numbers are not enabled for this account' using errcode = 'WA403', hint = 'provider_not_enabled';
   end if;
-  insert into public.numbers (owner_id, label, phone, provider, status, status_changed_at, idempotency_key)
-  values (p_owner, coalesce(p_label, ''), p_phone, p_provider, 'pending', now(), p_idempotency_key)
+  insert into public.numbers (id, owner_id, label, phone, provider, status, status_changed_at, idempotency_key,
+                              provider_instance_id)
+  values (p_number_id, p_owner, coalesce(p_label, ''), p_phone, p_provider, 'pending', now(), p_idempotency_key,
+          p_planned_instance_id)
   on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
   returning * into v;
   if v.id is not null then
@@ -196,7 +199,7 @@ begin
     'public.list_numbers(uuid, integer, timestamptz, uuid)',
     'public.get_number(uuid, uuid)',
     'public.number_for_provider(uuid, uuid)',
-    'public.begin_create_number(uuid, text, text, text, text, text)',
+    'public.begin_create_number(uuid, uuid, text, text, text, text, text, text)',
     'public.complete_create_number(uuid, text, jsonb, boolean, text, text, text, text, text, text, text, timestamptz)',
     'public.abandon_number(uuid, text)',
     'public.save_qr(uuid, text, text, timestamptz)',

@@ -1,0 +1,63 @@
+"""Operator commands.
+
+    python -m lib.ops replay-dead-letters [--limit N] [--reason R]
+
+Re-applies dead letters (webhooks we authenticated but could not apply: a number unknown at the
+time, an event our code could not read) through the same normalize-and-ingest path as live
+webhooks. Replaying is idempotent: anything already applied is recognised by its unique key.
+A letter that still cannot be applied stays, with its attempt count and last error.
+Uses the same configuration as the functions (DATABASE_URL or SUPABASE_URL + key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from lib import db, log
+from lib.errors import AppError
+from lib.webhooks.receive import Unprocessable, apply
+
+_log = log.get("ops")
+
+
+def replay_dead_letters(limit: int = 100, reason: str | None = None) -> dict[str, int]:
+    counts = {"replayed": 0, "still_failing": 0, "not_replayable": 0}
+    for letter in db.call("dead_letters_due", p_limit=limit, p_reason=reason):
+        outcome, error = _replay_one(letter)
+        counts[outcome] += 1
+        db.call("finish_dead_letter", p_id=letter["id"], p_replayed=outcome == "replayed", p_error=error)
+    return counts
+
+
+def _replay_one(letter: dict[str, Any]) -> tuple[str, str | None]:
+    payload = letter["payload"]
+    if letter["reason"] == "malformed_json" or not isinstance(payload, dict):
+        return "not_replayable", "the body was not JSON; inspect it by hand"
+    try:
+        result = apply(letter["provider"], payload, letter.get("number_id"), None, dead_letter=False)
+    except Unprocessable as exc:
+        return "still_failing", f"{exc.reason}: {exc.error or ''}".strip(": ")
+    except AppError as exc:
+        return "still_failing", f"{exc.code}: {exc.message}"
+    if result.get("result") in ("ok", "ignored"):
+        return "replayed", None
+    return "still_failing", str(result.get("reason") or result.get("result"))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lib.ops")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    replay = sub.add_parser("replay-dead-letters", help="re-apply dead-lettered webhooks")
+    replay.add_argument("--limit", type=int, default=100)
+    replay.add_argument("--reason", default=None, help="only letters with this reason (e.g. unknown_number)")
+    args = parser.parse_args(argv)
+    log.configure()
+    counts = replay_dead_letters(args.limit, args.reason)
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
