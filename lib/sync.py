@@ -1,0 +1,96 @@
+"""The sync job (Vercel Cron → /api/cron/sync): repairs what a crash or an outage left behind.
+
+1. dead letters for a number unknown at the time are replayed (the number may exist now);
+2. numbers whose creation never finished (pending, no secrets stored, older than 15 min) are
+   abandoned, and their provider instance, if one was made, is deleted;
+3. Evolution instances named like ours (`inbox-<number id>`) with no live number are deleted —
+   the orphans of a create whose answer was lost;
+4. each provider's view of instance states is compared with ours; a disagreement is recorded as
+   a connection report (source `sync`), so status and alerts follow the provider.
+Every step is idempotent and independent: one failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from lib import db, log, ops
+from lib.errors import AppError, InstanceNotFound, NotSupported
+from lib.providers import names, provider
+from lib.providers.base import NumberRef
+
+_log = log.get("sync")
+STALE_AFTER_SECONDS = 15 * 60
+OWNED_PREFIX = "inbox-"
+
+
+def run() -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    report["dead_letters"] = _step(lambda: ops.replay_dead_letters(limit=50, reason="unknown_number"))
+    for name in names():  # a provider that is not configured reports config_error and is skipped
+        report[name] = {"abandoned": _step(lambda n=name: _abandon_stale(n)),
+                        "orphans_deleted": _step(lambda n=name: _delete_orphans(n)),
+                        "drift_recorded": _step(lambda n=name: _record_drift(n))}
+    return report
+
+
+def _step(fn) -> Any:
+    try:
+        return fn()
+    except NotSupported:
+        return "not_supported"
+    except AppError as exc:
+        _log.warning("sync step failed", extra={"code": exc.code, "error": exc.message})
+        return {"error": exc.code}
+
+
+def _abandon_stale(name: str) -> int:
+    prov = provider(name)
+    count = 0
+    for n in db.call("stale_pending_numbers", p_provider=name, p_older_than_seconds=STALE_AFTER_SECONDS):
+        if n.get("provider_instance_id"):
+            ref = NumberRef(n["id"], name, n["provider_instance_id"], n.get("instance_data") or {}, n.get("api_token"))
+            try:
+                prov.delete(ref)
+            except (InstanceNotFound, NotSupported):
+                pass
+        db.call("abandon_number", p_number_id=n["id"], p_reason="creation did not finish; cleaned up by sync")
+        count += 1
+    return count
+
+
+def _delete_orphans(name: str) -> int:
+    prov = provider(name)
+    ours = [i for i in prov.list_instances() if i.provider_instance_id.startswith(OWNED_PREFIX)]
+    if not ours:
+        return 0
+    live = set(db.call("live_instance_ids", p_provider=name, p_instance_ids=[i.provider_instance_id for i in ours]))
+    count = 0
+    for inst in ours:
+        if inst.provider_instance_id in live:
+            continue
+        number_id = inst.provider_instance_id.removeprefix(OWNED_PREFIX)
+        try:
+            prov.delete(NumberRef(number_id, name, inst.provider_instance_id, {"managed": True}, None))
+            count += 1
+        except InstanceNotFound:
+            pass
+    return count
+
+
+def _record_drift(name: str) -> int:
+    from lib.health import AGREES  # noqa: PLC0415
+
+    prov = provider(name)
+    live = {i.provider_instance_id: i for i in prov.list_instances()}
+    count = 0
+    for n in db.call("provider_health", p_provider=name)["numbers"]:
+        inst = live.get(n["instance"])
+        if inst is None or inst.state is None or n["status"] in AGREES.get(inst.state.status, {inst.state.status}):
+            continue
+        s = inst.state
+        db.call("record_connection", p_number_id=n["id"], p_status=s.status, p_raw_state=s.raw_state,
+                p_reason_code=s.reason_code, p_reason=s.reason, p_at=datetime.now(UTC), p_source="sync")
+        count += 1
+    return count

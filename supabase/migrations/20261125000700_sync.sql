@@ -1,0 +1,35 @@
+-- Upkeep for the sync job: numbers whose creation never finished, and which provider instances
+-- still belong to a live number.
+
+create or replace function public.stale_pending_numbers(p_provider text, p_older_than_seconds integer)
+returns jsonb language sql stable set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('id', n.id, 'provider', n.provider,
+                                               'provider_instance_id', n.provider_instance_id,
+                                               'instance_data', n.instance_data, 'managed_instance', n.managed_instance,
+                                               'api_token', s.api_token)), '[]'::jsonb)
+    from public.numbers n left join private.number_secrets s on s.number_id = n.id
+   where n.provider = p_provider and n.deleted_at is null and n.status = 'pending' and s.number_id is null
+     and n.created_at < now() - make_interval(secs => p_older_than_seconds)
+$$;
+
+create or replace function public.live_instance_ids(p_provider text, p_instance_ids text[])
+returns jsonb language sql stable set search_path = ''
+as $$
+  select coalesce(jsonb_agg(provider_instance_id), '[]'::jsonb)
+    from public.numbers
+   where provider = p_provider and deleted_at is null and provider_instance_id = any (p_instance_ids)
+$$;
+
+do $$
+declare
+  f text;
+begin
+  foreach f in array array[
+    'public.stale_pending_numbers(text, integer)',
+    'public.live_instance_ids(text, text[])'
+  ] loop
+    execute format('revoke execute on function %s from public, anon, authenticated', f);
+    execute format('grant execute on function %s to service_role', f);
+  end loop;
+end $$;
