@@ -1,0 +1,83 @@
+"""The Upstash markers and counters: exact wire requests, and every failure means 'not seen'."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import respx
+
+from lib import config, redis
+
+URL = "https://eu1-fast-lizard.upstash.io"
+
+
+@pytest.fixture
+def upstash(monkeypatch):
+    monkeypatch.setenv("UPSTASH_REDIS_REST_URL", URL)
+    monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "upstash-token-0123456789")
+    config.reset()
+    redis.reset()
+    yield
+    redis.reset()
+    config.reset()
+
+
+@respx.mock
+def test_mark_then_seen_speak_the_rest_protocol(upstash):
+    store = {}
+
+    def handle(request):
+        cmd = json.loads(request.content)
+        assert request.headers["authorization"] == "Bearer upstash-token-0123456789"
+        assert "upstash-telemetry-sdk" not in request.headers
+        if cmd[0] == "SET":
+            store[cmd[1]] = cmd[2]
+            assert cmd[3:] == ["EX", 86400]
+            return httpx.Response(200, json={"result": "OK"})
+        return httpx.Response(200, json={"result": store.get(cmd[1])})
+
+    respx.post(URL, path="/").mock(side_effect=handle)
+    assert redis.seen("wh:x") is False
+    redis.mark("wh:x")
+    assert redis.seen("wh:x") is True
+
+
+@respx.mock
+def test_counters_use_an_hourly_bucket_with_expiry(upstash):
+    route = respx.post(f"{URL}/pipeline").respond(200, json=[{"result": 1}, {"result": 1}])
+    redis.incr("webhook_auth_failures:evolution")
+    body = json.loads(route.calls.last.request.content)
+    assert body[0][0] == "INCR" and body[0][1].startswith("counter:webhook_auth_failures:evolution:")
+    assert body[1][0] == "EXPIRE" and body[1][2] == 604800
+    assert redis.local_counters["webhook_auth_failures:evolution"] >= 1
+
+
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"),
+                                     httpx.Response(500, text="oops"), httpx.Response(200, json={"error": "WRONGTYPE"})])
+@respx.mock
+def test_any_redis_failure_means_not_seen_and_never_raises(upstash, failure):
+    route = respx.post(URL, path="/")
+    if isinstance(failure, Exception):
+        route.mock(side_effect=failure)
+    else:
+        route.mock(return_value=failure)
+    assert redis.seen("wh:y") is False
+    redis.mark("wh:y")  # no exception
+    assert route.call_count == 2  # no hidden retries
+
+
+def test_without_configuration_nothing_is_called(monkeypatch):
+    monkeypatch.delenv("UPSTASH_REDIS_REST_URL", raising=False)
+    config.reset()
+    redis.reset()
+    with respx.mock(assert_all_called=False) as mock:
+        assert redis.seen("k") is False
+        redis.mark("k")
+        assert not mock.calls
+
+
+def test_the_client_has_a_timeout(upstash):
+    c = redis.client()
+    assert c._http._client.timeout.read == redis.TIMEOUT_SECONDS
