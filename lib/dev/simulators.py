@@ -40,5 +40,5 @@ def start_missing() -> list[str]:
         for var in ("GREEN_API_URL", "GREEN_API_MEDIA_URL", "GREEN_API_PARTNER_URL"):
             os.environ[var] = sim.url
         os.environ["GREEN_API_PARTNER_TOKEN"] = DEV_PARTNER_TOKEN
-        lines.append(f"green-api  simulated at {sim.url} (set GREEN_API_PARTNER_TOKEN or GREEN_API_URL for the real one)")
+        lines.append(f"green-api  simulated at {sim.url} (set GREEN_API_PARTNER_TOKEN or GREEN_API_URL for real)")
     return lines

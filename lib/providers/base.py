@@ -139,6 +139,14 @@ class Provider(ABC):
     def list_instances(self) -> list[InstanceSummary]:
         raise NotSupported(f"{self.name} cannot list instances", provider=self.name)
 
+    def configure_webhook(self, ref: NumberRef) -> None:
+        """Point the instance's webhook at us again (after a secret rotation or a migration)."""
+        raise NotSupported(f"{self.name} cannot configure webhooks", provider=self.name)
+
+    def server_info(self) -> dict[str, Any]:
+        """What the provider's server says about itself (version), for health checks."""
+        raise NotSupported(f"{self.name} has no server of ours to describe", provider=self.name)
+
     # -- messages ------------------------------------------------------------------------------
     @abstractmethod
     def send_text(self, ref: NumberRef, to: str, text: str, quoted_id: str | None = None) -> SentMessage:

@@ -1,0 +1,1 @@
+"""Evolution API v2 (Baileys)."""

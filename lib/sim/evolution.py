@@ -1,0 +1,284 @@
+"""An Evolution API v2.3.6 simulator: same paths, `apikey` rules, status codes and bodies as the
+real server (research/evolution-api.md §1-§4), stateful, and sending webhooks the way Evolution
+does — the instance's webhook headers, with `jwt_key` replaced by `Authorization: Bearer <JWT>`
+(HS256, iat/exp=iat+600, app "evolution", action "webhook") minted once per event.
+
+    python -m lib.sim.evolution --port 8081 --global-key KEY
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import segno
+
+from lib.sim.base import Reply, Simulator
+from lib.webhooks.auth import sign_evolution
+
+NON_RETRYABLE = (400, 401, 403, 404, 422)  # WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES default
+
+
+def _err(status: int, message: Any) -> Reply:
+    phrase = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+              500: "Internal Server Error"}[status]
+    return Reply(status, {"status": status, "error": phrase, "response": {"message": message}})
+
+
+def qr_png(code: str) -> str:
+    return segno.make(code, error="l").png_data_uri(scale=3)
+
+
+@dataclass
+class Instance:
+    name: str
+    token: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    state: str = "close"
+    webhook: dict[str, Any] = field(default_factory=dict)
+    qr_count: int = 0
+    owner: str = "5511999990001"
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EvolutionSimulator(Simulator):
+    def __init__(self, global_key: str, host: str = "127.0.0.1", port: int = 0, **kw: Any):
+        super().__init__(host, port, non_retryable=NON_RETRYABLE, **kw)
+        self.global_key = global_key
+        self.instances: dict[str, Instance] = {}
+
+    # -- webhooks ---------------------------------------------------------------------------------
+    def _emit(self, inst: Instance, event: str, data: Any) -> None:
+        hook = inst.webhook
+        if not hook.get("enabled") or not hook.get("url"):
+            return
+        wanted = hook.get("events") or []
+        if wanted and event.upper().replace(".", "_") not in wanted:
+            return
+        envelope = {"event": event, "instance": inst.name, "data": data, "destination": hook["url"],
+                    "date_time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                    "server_url": self.url, "apikey": inst.token}
+        if inst.state == "open":
+            envelope["sender"] = f"{inst.owner}@s.whatsapp.net"
+
+        def headers() -> dict[str, str]:
+            out = {k: v for k, v in (hook.get("headers") or {}).items() if k != "jwt_key"}
+            if (hook.get("headers") or {}).get("jwt_key"):
+                out["Authorization"] = f"Bearer {sign_evolution(hook['headers']['jwt_key'])}"
+            return out
+
+        self.emit(hook["url"], event, envelope, headers)
+
+    def _new_qr(self, inst: Instance, number: str | None = None) -> dict[str, Any]:
+        inst.qr_count += 1
+        inst.state = "connecting"
+        code = f"2@{secrets.token_urlsafe(48)},{secrets.token_urlsafe(32)},{secrets.token_urlsafe(32)}"
+        qr = {"pairingCode": secrets.token_hex(4).upper() if number else None, "code": code,
+              "base64": qr_png(code), "count": inst.qr_count}
+        self._emit(inst, "qrcode.updated", {"qrcode": {"instance": inst.name, "pairingCode": qr["pairingCode"],
+                                                       "code": code, "base64": qr["base64"]}})
+        return qr
+
+    # -- control API (tests, dev) -------------------------------------------------------------------
+    def scan(self, name: str) -> None:
+        with self.lock:
+            inst = self.instances[name]
+            inst.state = "open"
+        self._emit(inst, "connection.update", {"instance": name, "wuid": f"{inst.owner}@s.whatsapp.net",
+                                               "profileName": "Simulated", "profilePictureUrl": None,
+                                               "state": "open", "statusReason": 200})
+
+    def inject_message(self, name: str, remote_jid: str, text: str, lid: str | None = None,
+                       push_name: str = "Maria", from_me: bool = False, message_id: str | None = None) -> str:
+        inst = self.instances[name]
+        mid = message_id or "3A" + secrets.token_hex(9).upper()
+        key: dict[str, Any] = {"remoteJid": lid or remote_jid, "fromMe": from_me, "id": mid,
+                               "addressingMode": "lid" if lid else "pn"}
+        if lid:
+            key["remoteJidAlt"] = remote_jid
+        self._emit(inst, "messages.upsert", {
+            "key": key, "pushName": push_name, "status": "SERVER_ACK" if from_me else "DELIVERY_ACK",
+            "message": {"conversation": text}, "messageType": "conversation",
+            "messageTimestamp": int(time.time()), "instanceId": inst.id, "source": "ios"})
+        return mid
+
+    def ack(self, name: str, message_id: str, status: str, remote_jid: str = "5511999990002@s.whatsapp.net") -> None:
+        inst = self.instances[name]
+        self._emit(inst, "messages.update", {"keyId": message_id, "remoteJid": remote_jid, "fromMe": True,
+                                             "status": status, "instanceId": inst.id,
+                                             "messageId": "cm" + secrets.token_hex(10)})
+
+    def disconnect(self, name: str, code: int) -> None:
+        """Terminal codes close the session (Evolution's codesToNotReconnect); others reconnect."""
+        inst = self.instances[name]
+        if code in (401, 403, 402, 406):
+            inst.state = "close"
+            self._emit(inst, "connection.update", {"instance": name, "state": "close", "statusReason": code})
+            if code == 401:
+                self._emit(inst, "logout.instance", None)
+        else:
+            self._emit(inst, "connection.update", {"instance": name, "state": "connecting", "statusReason": 200})
+            self._emit(inst, "connection.update", {"instance": name, "wuid": f"{inst.owner}@s.whatsapp.net",
+                                                   "state": "open", "statusReason": 200})
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any):
+        key = headers.get("apikey", "")
+        parts = [p for p in path.split("/") if p]
+        if method == "GET" and not parts:
+            return 200, {"status": 200, "message": "Welcome to the Evolution API, it is working!", "version": "2.3.6",
+                         "clientName": "evolution_exchange", "documentation": "https://doc.evolution-api.com",
+                         "whatsappWebVersion": "2.3000.1028950771"}
+        if parts == ["instance", "create"] and method == "POST":
+            return self._create(key, body or {})
+        if parts == ["instance", "fetchInstances"] and method == "GET":
+            return self._fetch(key, query)
+        if len(parts) == 3:
+            with self.lock:
+                inst = self.instances.get(parts[2])
+            if inst is None:  # instanceExistsGuard runs before the key check
+                raise _err(404, [f'The "{parts[2]}" instance does not exist'])
+            if key not in (self.global_key, inst.token):
+                raise _err(401, "Unauthorized")
+            handler = self._instance_routes().get((method, parts[0], parts[1]))
+            if handler is not None:
+                return handler(inst, query, body or {})
+        raise _err(404, [f"Cannot {method} {path}"])
+
+    def _instance_routes(self):
+        return {("GET", "instance", "connect"): self._connect, ("GET", "instance", "connectionState"): self._state,
+                ("POST", "instance", "restart"): self._restart, ("DELETE", "instance", "logout"): self._logout,
+                ("DELETE", "instance", "delete"): self._delete, ("POST", "webhook", "set"): self._set_webhook,
+                ("POST", "message", "sendText"): self._send, ("POST", "message", "sendMedia"): self._send}
+
+    def _create(self, key: str, body: dict[str, Any]):
+        if key != self.global_key:
+            raise _err(401, "Unauthorized")
+        name = body.get("instanceName")
+        if not name:
+            raise _err(400, [["instance requires property \"instanceName\""]])
+        if body.get("integration") not in ("WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION"):
+            raise _err(400, ["Invalid integration"])
+        with self.lock:
+            if name in self.instances:
+                raise _err(403, [f'This name "{name}" is already in use.'])
+            inst = self.instances[name] = Instance(name, body.get("token") or str(uuid.uuid4()).upper())
+            hook = body.get("webhook")
+            if isinstance(hook, dict):
+                if "events" not in hook:
+                    del self.instances[name]
+                    raise _err(400, ["Cannot read properties of undefined (reading 'length')"])
+                inst.webhook = {**hook, "enabled": True}
+        out = {"instance": {"instanceName": name, "instanceId": inst.id, "integration": body["integration"],
+                            "webhookWaBusiness": None, "accessTokenWaBusiness": "", "status": "close"},
+               "hash": inst.token, "webhook": {}, "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
+               "settings": {"rejectCall": False, "msgCall": "", "groupsIgnore": False, "alwaysOnline": False,
+                            "readMessages": False, "readStatus": False, "syncFullHistory": False, "wavoipToken": ""}}
+        if body.get("qrcode"):
+            out["qrcode"] = self._new_qr(inst, body.get("number"))
+            out["instance"]["status"] = "connecting"
+        return 201, out
+
+    def _fetch(self, key: str, query: dict[str, str]):
+        with self.lock:
+            rows = [i for i in self.instances.values() if key == self.global_key or key == i.token]
+            if key != self.global_key and not rows:
+                raise _err(401, "Unauthorized")
+            if query.get("instanceName"):
+                rows = [i for i in rows if i.name == query["instanceName"]]
+                if not rows:
+                    raise _err(404, [f'Instance "{query["instanceName"]}" not found'])
+            return 200, [{"id": i.id, "name": i.name, "connectionStatus": i.state,
+                          "ownerJid": f"{i.owner}@s.whatsapp.net" if i.state == "open" else None,
+                          "profileName": None, "integration": "WHATSAPP-BAILEYS", "token": i.token,
+                          "clientName": "evolution_exchange", "disconnectionReasonCode": None} for i in rows]
+
+    def _connect(self, inst: Instance, query: dict[str, str], body: Any):
+        if inst.state == "open":
+            return 200, {"instance": {"instanceName": inst.name, "state": "open"}}
+        return 200, self._new_qr(inst, query.get("number"))
+
+    def _state(self, inst: Instance, query: dict[str, str], body: Any):
+        return 200, {"instance": {"instanceName": inst.name, "state": inst.state}}
+
+    def _restart(self, inst: Instance, query: dict[str, str], body: Any):
+        if inst.state == "close":
+            return 200, {"error": True, "message": "[object Object]"}
+        return 200, {"instance": {"instanceName": inst.name, "state": inst.state}}
+
+    def _logout(self, inst: Instance, query: dict[str, str], body: Any):
+        if inst.state == "close":
+            raise _err(400, [f'The "{inst.name}" instance is not connected'])
+        inst.state = "close"
+        self._emit(inst, "logout.instance", None)
+        self._emit(inst, "connection.update", {"instance": inst.name, "state": "close", "statusReason": 401})
+        return 200, {"status": "SUCCESS", "error": False, "response": {"message": "Instance logged out"}}
+
+    def _delete(self, inst: Instance, query: dict[str, str], body: Any):
+        self._emit(inst, "remove.instance", None)
+        with self.lock:
+            self.instances.pop(inst.name, None)
+        return 200, {"status": "SUCCESS", "error": False, "response": {"message": "Instance deleted"}}
+
+    def _set_webhook(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        hook = body.get("webhook") or {}
+        if "enabled" not in hook or "url" not in hook:
+            raise _err(400, [["webhook requires property \"enabled\""]])
+        if hook.get("enabled") and "events" not in hook:
+            raise _err(500, "Cannot read properties of undefined (reading 'length')")
+        inst.webhook = hook
+        return 201, {"id": "cm" + secrets.token_hex(10), "url": hook["url"], "headers": hook.get("headers"),
+                     "enabled": hook["enabled"], "events": hook.get("events", []),
+                     "webhookByEvents": hook.get("byEvents", False), "webhookBase64": hook.get("base64", False),
+                     "instanceId": inst.id}
+
+    def _send(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        number = str(body.get("number") or "")
+        if not number:
+            raise _err(400, [["instance requires property \"number\""]])
+        if "mediatype" not in body and not body.get("text"):
+            raise _err(400, [["instance requires property \"text\""]])
+        if inst.state != "open":
+            raise _err(500, "Connection Closed")  # the number check hits the dead socket (#1286)
+        if number.startswith("000"):
+            raise _err(400, [{"jid": f"{number}@s.whatsapp.net", "exists": False, "number": number}])
+        jid = number if "@" in number else f"{number}@s.whatsapp.net"
+        if "mediatype" in body:
+            message = {f"{body['mediatype']}Message": {"url": "https://mmg.whatsapp.net/x.enc",
+                                                       "mimetype": body.get("mimetype", "image/jpeg"),
+                                                       "caption": body.get("caption")}}
+            mtype = f"{body['mediatype']}Message"
+        else:
+            message, mtype = {"conversation": body["text"]}, "conversation"
+        data = {"key": {"remoteJid": jid, "fromMe": True, "id": "3EB0" + secrets.token_hex(9).upper()},
+                "pushName": "Você", "status": "PENDING", "message": message, "messageType": mtype,
+                "messageTimestamp": int(time.time()), "instanceId": inst.id, "source": "web"}
+        with self.lock:
+            inst.sent.append(data)
+        self._emit(inst, "send.message", data)
+        return 201, data
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for i in self.instances.values() for m in i.sent]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m lib.sim.evolution")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--global-key", required=True)
+    args = parser.parse_args()
+    sim = EvolutionSimulator(args.global_key, port=args.port).start()
+    print(f"Evolution simulator at {sim.url}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

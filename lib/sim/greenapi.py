@@ -1,0 +1,208 @@
+"""A GREEN-API simulator: `/waInstance{id}/{method}/{token}` and `/partner/{method}/{token}` with the
+documented status codes and bodies (research/greenapi.md §1-§3), stateful, and delivering
+notifications as GREEN-API does: `Authorization: Bearer <webhookUrlToken>`, one at a time in
+order, success only on exactly HTTP 200, otherwise the same notification again (every 60 s in
+production; configurable here).
+
+    python -m lib.sim.greenapi --port 8082 [--partner-token T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.sim.base import Reply, Simulator
+from lib.sim.evolution import qr_png
+
+_PATH = re.compile(r"^/waInstance(\d+)/([A-Za-z]+)/([^/]+)$")
+_PARTNER = re.compile(r"^/partner/([A-Za-z]+)/([^/]+)$")
+
+
+@dataclass
+class Instance:
+    id: str
+    token: str
+    name: str | None = None
+    state: str = "notAuthorized"
+    settings: dict[str, Any] = field(default_factory=dict)
+    wid: str = "79001234567@c.us"
+    deleted: bool = False
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+
+class GreenApiSimulator(Simulator):
+    def __init__(self, partner_token: str | None = None, host: str = "127.0.0.1", port: int = 0, **kw: Any):
+        super().__init__(host, port, **kw)
+        self.partner_token = partner_token
+        self.instances: dict[str, Instance] = {}
+        self._next_id = 7103000000 + secrets.randbelow(900000)
+
+    def accepted(self, status: int) -> bool:
+        return status == 200  # GREEN-API removes a notification from its queue on exactly 200
+
+    def mask(self, path: str) -> str:
+        path = _PATH.sub(lambda m: f"/waInstance{m.group(1)}/{m.group(2)}/***", path)
+        return _PARTNER.sub(lambda m: f"/partner/{m.group(1)}/***", path)
+
+    # -- control API ---------------------------------------------------------------------------
+    def add_instance(self, id_instance: str | None = None, token: str | None = None,
+                     name: str | None = None) -> tuple[str, str]:
+        with self.lock:
+            self._next_id += 1
+            inst = Instance(id_instance or str(self._next_id), token or secrets.token_hex(25), name)
+            self.instances[inst.id] = inst
+        return inst.id, inst.token
+
+    def _notify(self, inst: Instance, payload: dict[str, Any]) -> None:
+        url = inst.settings.get("webhookUrl")
+        token = inst.settings.get("webhookUrlToken")
+        payload = {**payload, "instanceData": {"idInstance": int(inst.id), "wid": inst.wid if inst.state ==
+                                               "authorized" else "", "typeInstance": "whatsapp"},
+                   "timestamp": int(time.time())}
+        self.emit(url, payload["typeWebhook"], payload, {"Authorization": f"Bearer {token}"} if token else {})
+
+    def scan(self, id_instance: str) -> None:
+        inst = self.instances[id_instance]
+        inst.state = "authorized"
+        self._notify(inst, {"typeWebhook": "stateInstanceChanged", "stateInstance": "authorized"})
+
+    def disconnect(self, id_instance: str, state: str = "notAuthorized") -> None:
+        inst = self.instances[id_instance]
+        inst.state = state
+        self._notify(inst, {"typeWebhook": "stateInstanceChanged", "stateInstance": state})
+
+    def inject_message(self, id_instance: str, chat_id: str, text: str, sender: str | None = None,
+                       message_id: str | None = None) -> str:
+        mid = message_id or secrets.token_hex(16).upper()
+        self._notify(self.instances[id_instance], {
+            "typeWebhook": "incomingMessageReceived", "idMessage": mid,
+            "senderData": {"chatId": chat_id, "chatName": "Ivan Petrov", "sender": sender or chat_id,
+                           "senderName": "Ivan", "senderContactName": ""},
+            "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": text}}})
+        return mid
+
+    def status(self, id_instance: str, id_message: str, status: str, description: str | None = None,
+               chat_id: str = "79001234568@c.us") -> None:
+        body = {"typeWebhook": "outgoingMessageStatus", "chatId": chat_id, "idMessage": id_message,
+                "status": status, "sendByApi": True}
+        if description:
+            body["description"] = description
+        self._notify(self.instances[id_instance], body)
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for i in self.instances.values() for m in i.sent]
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any):
+        m = _PARTNER.match(path)
+        if m:
+            return self._partner(method, m.group(1), m.group(2), body or {})
+        m = _PATH.match(path)
+        if not m:
+            raise Reply(404, "Not Found")
+        with self.lock:
+            inst = self.instances.get(m.group(1))
+        if inst is None or inst.deleted:
+            raise Reply(403, "Forbidden")
+        if m.group(3) != inst.token:
+            raise Reply(401, "Unauthorized")
+        handler = {("GET", "getStateInstance"): self._state, ("GET", "qr"): self._qr,
+                   ("POST", "getAuthorizationCode"): self._code, ("GET", "logout"): self._logout,
+                   ("GET", "reboot"): self._reboot, ("POST", "setSettings"): self._set_settings,
+                   ("POST", "sendMessage"): self._send, ("POST", "sendFileByUrl"): self._send}.get((method, m.group(2)))
+        if handler is None:
+            raise Reply(404, "Not Found")
+        return handler(inst, m.group(2), body if isinstance(body, dict) else {})
+
+    def _partner(self, method: str, api: str, token: str, body: dict[str, Any]):
+        if not self.partner_token or token != self.partner_token:
+            return 200, {"code": 401, "description": "Unauthorized"}  # partner errors are HTTP 200
+        if api == "getInstances" and method == "GET":
+            with self.lock:
+                return 200, [{"idInstance": int(i.id), "name": i.name, "typeInstance": "whatsapp",
+                              "apiTokenInstance": i.token, "deleted": i.deleted, "tariff": "BUSINESS",
+                              "isExpired": False} for i in self.instances.values()]
+        if api == "createInstance" and method == "POST":
+            iid, tok = self.add_instance(name=body.get("name"))
+            self.instances[iid].settings = {k: v for k, v in body.items() if k != "name"}
+            return 200, {"idInstance": int(iid), "apiTokenInstance": tok, "typeInstance": "whatsapp"}
+        if api == "deleteInstanceAccount" and method == "POST":
+            inst = self.instances.get(str(body.get("idInstance")))
+            if inst is None or inst.deleted:
+                return 200, {"code": 404, "description": "Not found"}
+            inst.deleted = True
+            return 200, {"deleteInstanceAccount": True}
+        raise Reply(404, "Not Found")
+
+    def _state(self, inst: Instance, api: str, body: dict[str, Any]):
+        return 200, {"stateInstance": inst.state}
+
+    def _qr(self, inst: Instance, api: str, body: dict[str, Any]):
+        if inst.state == "authorized":
+            return 200, {"type": "alreadyLogged", "message": "instance account already authorized"}
+        png = qr_png(f"1@{secrets.token_urlsafe(40)}")
+        return 200, {"type": "qrCode", "message": png.split(",", 1)[1]}
+
+    def _code(self, inst: Instance, api: str, body: dict[str, Any]):
+        if not isinstance(body.get("phoneNumber"), int):
+            raise Reply(400, "Bad Request Validation failed")
+        return 200, {"status": True, "code": base64.b32encode(secrets.token_bytes(5)).decode()[:8]}
+
+    def _logout(self, inst: Instance, api: str, body: dict[str, Any]):
+        inst.state = "notAuthorized"
+        return 200, {"isLogout": True}
+
+    def _reboot(self, inst: Instance, api: str, body: dict[str, Any]):
+        return 200, {"isReboot": True}
+
+    def _set_settings(self, inst: Instance, api: str, body: dict[str, Any]):
+        if not body:
+            raise Reply(400, "Bad Request Validation failed")
+        inst.settings.update(body)
+        return 200, {"saveSettings": True}
+
+    def _send(self, inst: Instance, api: str, body: dict[str, Any]):
+        if not body.get("chatId") or (api == "sendMessage" and not body.get("message")) or (
+                api == "sendFileByUrl" and not (body.get("urlFile") and body.get("fileName"))):
+            raise Reply(400, "Bad Request Validation failed")
+        if inst.state != "authorized":
+            raise Reply(400, "instance account not authorized")
+        mid = "BAE5" + secrets.token_hex(6).upper()
+        with self.lock:
+            inst.sent.append({"idMessage": mid, "method": api, **body})
+        type_message = "textMessage" if api == "sendMessage" else "documentMessage"
+        self._notify(inst, {"typeWebhook": "outgoingAPIMessageReceived", "idMessage": mid,
+                            "senderData": {"chatId": body["chatId"], "chatName": "", "sender": inst.wid,
+                                           "senderName": ""},
+                            "messageData": {"typeMessage": type_message,
+                                            "textMessageData": {"textMessage": body.get("message", "")}}
+                            if api == "sendMessage" else
+                            {"typeMessage": type_message, "fileMessageData": {
+                                "downloadUrl": body["urlFile"], "caption": body.get("caption", ""),
+                                "fileName": body["fileName"], "mimeType": "application/octet-stream"}}})
+        self._notify(inst, {"typeWebhook": "outgoingMessageStatus", "chatId": body["chatId"], "idMessage": mid,
+                            "status": "sent", "sendByApi": True})
+        return 200, {"idMessage": mid}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m lib.sim.greenapi")
+    parser.add_argument("--port", type=int, default=8082)
+    parser.add_argument("--partner-token", default=None)
+    args = parser.parse_args()
+    sim = GreenApiSimulator(args.partner_token, port=args.port).start()
+    print(f"GREEN-API simulator at {sim.url}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
