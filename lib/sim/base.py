@@ -160,6 +160,11 @@ class Simulator:
         headers = {k.lower(): v for k, v in h.headers.items()}
         with self.lock:
             self.requests.append(Recorded(h.command, self.mask(parts.path), headers, body))
+        with self.lock:
+            down = self._failure is not None and self._failure["mode"] == "down"
+        if down:  # a connection kept alive from before the outage: drop it unanswered
+            h.close_connection = True
+            return
         failure = self._take_failure()
         if failure:
             mode = failure["mode"]
