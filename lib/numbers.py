@@ -142,8 +142,8 @@ def reconnect(owner: str, number_id: str, phone: str | None = None) -> dict[str,
     ref = _ref(row)
     prov = get_provider(ref)
     state = prov.connection_state(ref)
+    _record(number_id, state)  # the live state wins over what webhooks last told us
     if state.status == "active":
-        _record(number_id, state)
         raise Conflict("this number is connected; nothing to reconnect", code="already_connected")
     result = prov.connect(ref, phone)
     if isinstance(result, ConnectionState):

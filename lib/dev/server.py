@@ -154,5 +154,6 @@ def make_server(host: str = "127.0.0.1", port: int = 3000, api_dir: Path | None 
 def serve_in_thread(host: str = "127.0.0.1", port: int = 0, api_dir: Path | None = None) -> tuple[DevServer, str]:
     """Start a server on a background thread (tests, benchmarks); returns it and its base URL."""
     server = make_server(host, port, api_dir)
-    threading.Thread(target=server.serve_forever, name="dev-server", daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dev-server",
+                     daemon=True).start()
     return server, f"http://{host}:{server.server_address[1]}"

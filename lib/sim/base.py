@@ -64,6 +64,7 @@ class Simulator:
         self.retry_delays = retry_delays
         self.non_retryable = non_retryable
         self._http = httpx.Client(timeout=5)
+        self._stopped = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -95,7 +96,7 @@ class Simulator:
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def _close_listener(self) -> None:
         if self._server is not None:
@@ -104,6 +105,7 @@ class Simulator:
             self._server = None
 
     def stop(self) -> None:
+        self._stopped = True  # webhooks still queued are dropped: the simulated server is gone
         self._release.set()
         self._close_listener()
         self._queue.put(None)
@@ -208,6 +210,8 @@ class Simulator:
             if item is None:
                 return
             url, event, payload, headers = item
+            if self._stopped:
+                continue
             status, attempts = None, 0
             for delay in (0.0, *self.retry_delays):
                 if delay:

@@ -66,3 +66,25 @@ def add_number(sql, owner: str, provider: str = "green-api", status: str = "acti
 def add_chat(sql, owner: str, number_id: str, wa_chat_id: str = "79001234568@c.us") -> str:
     return sql.execute("insert into public.chats (number_id, owner_id, wa_chat_id) values (%s, %s, %s) "
                        "returning id::text", (number_id, owner, wa_chat_id)).fetchone()[0]
+
+
+@pytest.fixture
+def sims(api, monkeypatch):
+    """Both provider simulators, the environment pointed at them, webhooks pointed at our server."""
+    from lib.sim.evolution import EvolutionSimulator
+    from lib.sim.greenapi import GreenApiSimulator
+
+    evo = EvolutionSimulator("sim-global-key").start()
+    green = GreenApiSimulator("sim-partner-token").start()
+    env = {"EVOLUTION_API_URL": evo.url, "EVOLUTION_GLOBAL_API_KEY": "sim-global-key",
+           "EVOLUTION_WEBHOOK_SECRET": "sim-evolution-webhook-secret-0123456789", "EVOLUTION_ROLLOUT": "all",
+           "GREEN_API_URL": green.url, "GREEN_API_MEDIA_URL": green.url, "GREEN_API_PARTNER_URL": green.url,
+           "GREEN_API_PARTNER_TOKEN": "sim-partner-token"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    config.reset()
+    providers.reset()
+    yield {"evolution": evo, "green-api": green}
+    evo.stop()
+    green.stop()
+    providers.reset()
