@@ -13,12 +13,13 @@ as $$
      and n.created_at < now() - make_interval(secs => p_older_than_seconds)
 $$;
 
-create or replace function public.live_instance_ids(p_provider text, p_instance_ids text[])
+-- Arrays travel as jsonb: the same argument works over PostgREST and psycopg.
+create or replace function public.live_instance_ids(p_provider text, p_instance_ids jsonb)
 returns jsonb language sql stable set search_path = ''
 as $$
   select coalesce(jsonb_agg(provider_instance_id), '[]'::jsonb)
     from public.numbers
-   where provider = p_provider and deleted_at is null and provider_instance_id = any (p_instance_ids)
+   where provider = p_provider and deleted_at is null and provider_instance_id in (select jsonb_array_elements_text(p_instance_ids))
 $$;
 
 do $$
@@ -27,7 +28,7 @@ declare
 begin
   foreach f in array array[
     'public.stale_pending_numbers(text, integer)',
-    'public.live_instance_ids(text, text[])'
+    'public.live_instance_ids(text, jsonb)'
   ] loop
     execute format('revoke execute on function %s from public, anon, authenticated', f);
     execute format('grant execute on function %s to service_role', f);
