@@ -181,10 +181,24 @@ class Simulator:
             elif mode == "status":
                 return self._write(h, failure["status"], failure["body"] if failure["body"] is not None else "error")
         try:
-            status, out = self.route(h.command, parts.path, dict(parse_qsl(parts.query)), headers, body)
+            if parts.path.startswith("/__control/") and h.command == "POST":
+                status, out = self._control(parts.path.removeprefix("/__control/"), body)
+            else:
+                status, out = self.route(h.command, parts.path, dict(parse_qsl(parts.query)), headers, body)
         except Reply as r:
             status, out = r.status, r.body
         self._write(h, status, out)
+
+    CONTROLS: tuple[str, ...] = ()
+
+    def _control(self, action: str, body: Any) -> tuple[int, Any]:
+        """`POST /__control/<action>` with the action's keyword arguments as JSON (for `make dev`)."""
+        if action not in self.CONTROLS or not isinstance(body, dict):
+            raise Reply(404, {"error": f"controls: {', '.join(self.CONTROLS)}"})
+        try:
+            return 200, {"result": getattr(self, action)(**body)}
+        except (KeyError, TypeError) as exc:
+            raise Reply(400, {"error": str(exc)}) from None
 
     @staticmethod
     def _write(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:

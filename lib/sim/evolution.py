@@ -48,6 +48,8 @@ class Instance:
 
 
 class EvolutionSimulator(Simulator):
+    CONTROLS = ("scan", "inject_message", "ack", "disconnect")
+
     def __init__(self, global_key: str, host: str = "127.0.0.1", port: int = 0, **kw: Any):
         super().__init__(host, port, non_retryable=NON_RETRYABLE, **kw)
         self.global_key = global_key

@@ -38,6 +38,8 @@ class Instance:
 
 
 class GreenApiSimulator(Simulator):
+    CONTROLS = ("scan", "inject_message", "status", "disconnect", "add_instance")
+
     def __init__(self, partner_token: str | None = None, host: str = "127.0.0.1", port: int = 0, **kw: Any):
         super().__init__(host, port, **kw)
         self.partner_token = partner_token
