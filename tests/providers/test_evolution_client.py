@@ -191,4 +191,4 @@ def test_missing_configuration_names_the_variable(monkeypatch):
     config.reset()
     providers.reset()
     with pytest.raises(errors.ConfigError, match="EVOLUTION_API_URL"):
-        provider("evolution")
+        provider("evolution").connection_state(REF)

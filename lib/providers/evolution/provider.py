@@ -60,9 +60,10 @@ def to_number(chat_id: str) -> str:
 class EvolutionProvider(Provider):
     name = "evolution"
 
-    def __init__(self, base_url: str, global_key: str, webhook_secret: str | None, webhook_url: str | None,
-                 client: httpx.Client | None = None):
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | None, global_key: str | None, webhook_secret: str | None,
+                 webhook_url: str | None, client: httpx.Client | None = None):
+        # Receiving webhooks needs none of the server settings: they are required when a call is made.
+        self.base_url = (base_url or "").rstrip("/")
         self.global_key = global_key
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
@@ -73,15 +74,16 @@ class EvolutionProvider(Provider):
     @classmethod
     def from_settings(cls) -> EvolutionProvider:
         s = config.settings()
-        return cls(config.require(s.evolution_api_url, "EVOLUTION_API_URL"),
-                   config.require(s.evolution_global_api_key, "EVOLUTION_GLOBAL_API_KEY"),
-                   s.evolution_webhook_secret,
+        return cls(s.evolution_api_url, s.evolution_global_api_key, s.evolution_webhook_secret,
                    f"{s.base_url}/api/v1/webhooks/evolution" if s.base_url else None)
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _call(self, operation: str, method: str, path: str, key: str | None, *, json: Any = None,
               params: dict | None = None, instance: str | None = None, sending: bool = False,
               ok: tuple[int, ...] = (200, 201)) -> Any:
+        config.require(self.base_url, "EVOLUTION_API_URL")
+        if key is None and self.global_key is None:
+            config.require(None, "EVOLUTION_GLOBAL_API_KEY")
         if not key:
             raise ConfigError("this number has no Evolution instance token stored; delete and add it again")
         call = resilience.Call(provider=self.name, operation=operation, method=method, url=self.base_url + path,

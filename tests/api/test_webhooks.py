@@ -17,7 +17,7 @@ from lib.webhooks.auth import greenapi_token, sign_evolution
 from tests.api.conftest import add_number
 
 SECRET = "evolution-webhook-secret-0123456789abcdef"
-UPSERT = json.loads((Path(__file__).parent / "evolution_upsert.json").read_text())
+UPSERT = json.loads((Path(__file__).parents[1] / "fixtures" / "evolution" / "messages-upsert-text.json").read_text())
 INSTANCE_TOKEN = "4C8E2A1F-7B3D-4E5A-9F6C-0D1E2B3A4C5D"
 
 
