@@ -65,6 +65,7 @@ class Simulator:
         self.non_retryable = non_retryable
         self._http = httpx.Client(timeout=5)
         self._stopped = False
+        self._pending = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -216,6 +217,8 @@ class Simulator:
         if not url:
             return
         hdrs = headers() if callable(headers) else dict(headers or {})
+        with self._delivered:
+            self._pending += 1
         self._queue.put((url, event, payload, hdrs))
 
     def _deliver_loop(self) -> None:
@@ -225,6 +228,9 @@ class Simulator:
                 return
             url, event, payload, headers = item
             if self._stopped:
+                with self._delivered:
+                    self._pending -= 1
+                    self._delivered.notify_all()
                 continue
             status, attempts = None, 0
             for delay in (0.0, *self.retry_delays):
@@ -239,10 +245,17 @@ class Simulator:
                     break
             with self._delivered:
                 self.deliveries.append(Delivery(event, status, attempts, headers))
+                self._pending -= 1
                 self._delivered.notify_all()
 
     def accepted(self, status: int) -> bool:
         return 200 <= status < 300
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Return once every webhook emitted so far has been delivered (or given up on)."""
+        with self._delivered:
+            if not self._delivered.wait_for(lambda: self._pending == 0, timeout):
+                raise TimeoutError(f"{self._pending} webhook deliveries still pending after {timeout} s")
 
     def wait_for_deliveries(self, n: int, timeout: float = 10.0) -> list[Delivery]:
         with self._delivered:

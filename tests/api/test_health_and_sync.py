@@ -43,19 +43,20 @@ def test_sync_needs_the_cron_secret(api):
 
 def test_sync_deletes_orphans_and_records_drift(api, sims, alice, sql):
     kept = api.post("/api/v1/numbers", json={"provider": "evolution"}, headers=alice.headers).json()
+    sims["evolution"].wait_for_deliveries(1)  # its qrcode.updated webhook has been applied
+    sql.execute("update public.numbers set status = 'active' where id = %s", (kept["id"],))  # we think: connected
     # an orphan: an instance named like ours whose creation answer was lost, with no live number
     httpx.post(f"{sims['evolution'].url}/instance/create", headers={"apikey": "sim-global-key"},
                json={"instanceName": "inbox-00000000-0000-4000-8000-00000000dead", "integration": "WHATSAPP-BAILEYS"})
     # someone else's instance on the same server is left alone
     httpx.post(f"{sims['evolution'].url}/instance/create", headers={"apikey": "sim-global-key"},
                json={"instanceName": "other-team", "integration": "WHATSAPP-BAILEYS"})
-    sims["evolution"].scan(f"inbox-{kept['id']}")
     r = api.get("/api/cron/sync", headers=CRON)
     assert r.status_code == 200, r.text
     report = r.json()["evolution"]
     assert report["orphans_deleted"] == 1
     assert set(sims["evolution"].instances) == {f"inbox-{kept['id']}", "other-team"}
-    assert report["drift_recorded"] == 1
-    assert sql.execute("select status from public.numbers where id = %s", (kept["id"],)).fetchone()[0] == "active"
+    assert report["drift_recorded"] == 1  # the provider says connecting
+    assert sql.execute("select status from public.numbers where id = %s", (kept["id"],)).fetchone()[0] == "connecting"
     assert sql.execute("select source from public.number_status_events where number_id = %s order by id desc limit 1",
                        (kept["id"],)).fetchone()[0] == "sync"
