@@ -8,7 +8,7 @@ labelled `Z` in the official image (research/evolution-api.md §3.1).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from lib.events import (
@@ -45,14 +45,16 @@ def _obj(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
-def normalize(payload: Mapping[str, Any]) -> list[Event]:
+def normalize(payload: Mapping[str, Any], now: datetime | None = None) -> list[Event]:
+    """`now` is when we received it: the time of events that carry none (connection, QR, acks)."""
     payload = _obj(payload, "the webhook body")
+    now = now or from_unix(None)
     event = payload.get("event")
     if not isinstance(event, str):
         raise ValueError("the webhook has no `event`")
     handler = HANDLERS.get(event)
     if handler is not None:
-        return handler(payload)
+        return handler(payload, now)
     if event in NOT_CONSUMED:
         return [IgnoredEvent(event, "not consumed")]
     return [IgnoredEvent(event, "unsupported event")]
@@ -127,7 +129,7 @@ def _quoted(data: Mapping[str, Any], body: Any) -> str | None:
     return None
 
 
-def _message(payload: Mapping[str, Any], source: str) -> list[Event]:
+def _message(payload: Mapping[str, Any], source: str, now: datetime) -> list[Event]:
     data = _obj(payload.get("data"), "`data`")
     key = _obj(data.get("key"), "`data.key`")
     mid, remote = text(key.get("id")), text(key.get("remoteJid"))
@@ -147,14 +149,14 @@ def _message(payload: Mapping[str, Any], source: str) -> list[Event]:
     push = text(data.get("pushName"))
     return [MessageEvent(
         provider_message_id=mid, direction="outbound" if from_me else "inbound", chat_id=chat_id or remote,
-        type=mtype, timestamp=from_unix(to_int(data.get("messageTimestamp"))), text=body_text, chat_lid=chat_lid,
+        type=mtype, timestamp=from_unix(to_int(data.get("messageTimestamp")), now), text=body_text, chat_lid=chat_lid,
         chat_name=push if not from_me and not is_group else None, is_group=is_group, author=author,
         author_name=push if is_group and not from_me else None,
         from_me_source=("api" if source == "api" else "phone") if from_me else None,
         media=media, quoted_id=_quoted(data, body), extra=extra)]
 
 
-def _status(payload: Mapping[str, Any]) -> list[Event]:
+def _status(payload: Mapping[str, Any], now: datetime) -> list[Event]:
     data = _obj(payload.get("data"), "`data`")
     mid = text(data.get("keyId")) or text((data.get("key") or {}).get("id") if isinstance(data.get("key"), Mapping)
                                           else None)
@@ -165,44 +167,44 @@ def _status(payload: Mapping[str, Any]) -> list[Event]:
     if status is None:
         return [IgnoredEvent("messages.update", f"not consumed: status {raw}")]
     ts = to_int(data.get("messageTimestamp")) or to_int(data.get("dateTime"))
-    return [MessageStatusEvent(mid, status, from_unix(ts), reason="WhatsApp reported an error" if raw == "ERROR"
-                               else None, chat_id=canonical_jid(text(data.get("remoteJid"))))]
+    reason = "WhatsApp reported an error delivering it" if raw == "ERROR" else None
+    return [MessageStatusEvent(mid, status, from_unix(ts, now) if ts else now, reason=reason,
+                               chat_id=canonical_jid(text(data.get("remoteJid"))))]
 
 
 # -- connection ----------------------------------------------------------------------------------------
-def _connection(payload: Mapping[str, Any]) -> list[Event]:
+def _connection(payload: Mapping[str, Any], now: datetime) -> list[Event]:
     data = _obj(payload.get("data"), "`data`")
     if not isinstance(data.get("state"), str):
         raise ValueError("`connection.update` needs `state`")
     state = to_state(data["state"], to_int(data.get("statusReason")))
     wuid = canonical_jid(text(data.get("wuid")))
-    return [ConnectionEvent(status=state.status, raw_state=state.raw_state, timestamp=from_unix(None),
+    return [ConnectionEvent(status=state.status, raw_state=state.raw_state, timestamp=now,
                             reason_code=state.reason_code, reason=state.reason,
                             phone=wuid.split("@")[0] if wuid else None, profile_name=text(data.get("profileName")))]
 
 
-def _qr(payload: Mapping[str, Any]) -> list[Event]:
+def _qr(payload: Mapping[str, Any], now: datetime) -> list[Event]:
     data = _obj(payload.get("data"), "`data`")
     qr = data.get("qrcode")
     if not isinstance(qr, Mapping):
         return [IgnoredEvent("qrcode.updated", "not consumed: QR limit reached (connection.update refused follows)")]
-    now = from_unix(None)
     return [QrEvent(timestamp=now, expires_at=now + QR_LIFETIME, data_url=text(qr.get("base64")),
                     pairing_code=text(qr.get("pairingCode")))]
 
 
-def _logout(payload: Mapping[str, Any]) -> list[Event]:
-    return [ConnectionEvent("logged_out", "logout", from_unix(None), reason="logged out")]
+def _logout(payload: Mapping[str, Any], now: datetime) -> list[Event]:
+    return [ConnectionEvent("logged_out", "logout", now, reason="logged out")]
 
 
-def _removed(payload: Mapping[str, Any]) -> list[Event]:
-    return [ConnectionEvent("disconnected", "removed", from_unix(None),
+def _removed(payload: Mapping[str, Any], now: datetime) -> list[Event]:
+    return [ConnectionEvent("disconnected", "removed", now,
                             reason="instance removed on the Evolution server")]
 
 
-HANDLERS: dict[str, Callable[[Mapping[str, Any]], list[Event]]] = {
-    "messages.upsert": lambda p: _message(p, "upsert"),
-    "send.message": lambda p: _message(p, "api"),
+HANDLERS: dict[str, Callable[[Mapping[str, Any], datetime], list[Event]]] = {
+    "messages.upsert": lambda p, now: _message(p, "upsert", now),
+    "send.message": lambda p, now: _message(p, "api", now),
     "messages.update": _status,
     "connection.update": _connection,
     "qrcode.updated": _qr,
