@@ -128,7 +128,7 @@ class JsonHandler(BaseHTTPRequestHandler):
             return self._to_response(fn(req))
         except errors.AppError as exc:
             if exc.status >= 500:
-                _log.warning("request failed", extra={"code": exc.code, "error": exc.message})
+                _log.warning("request failed", extra={"code": exc.code, "error": exc.message, "details": exc.details})
             return self._error_response(exc)
         except Exception:
             _log.exception("unhandled error")

@@ -71,23 +71,39 @@ declare
   v_msg public.messages%rowtype;
   v_other public.messages%rowtype;
   v_pending private.pending_statuses%rowtype;
+  v_round integer;
 begin
+  -- Lock order: the chat, then the message — the order ingest_webhook takes them in (it upserts the
+  -- chat before inserting a message), so a racing send.message webhook waits instead of deadlocking.
+  perform 1 from public.chats c where c.id = (select m.chat_id from public.messages m where m.id = p_message_id)
+     for no key update;
   select * into v_msg from public.messages where id = p_message_id for update;
-  select * into v_other from public.messages
-   where number_id = v_msg.number_id and provider_message_id = p_provider_message_id and id <> p_message_id
-   for update;
-  if v_other.id is not null then
-    delete from public.messages where id = v_other.id;
-  end if;
-  update public.messages m
-     set provider_message_id = p_provider_message_id,
-         status = case when public.message_status_rank(coalesce(v_other.status, p_status))
-                            > public.message_status_rank(p_status) then v_other.status else p_status end,
-         status_reason = coalesce(v_other.status_reason, m.status_reason),
-         sent_at = coalesce(p_sent_at, m.sent_at),
-         updated_at = now()
-   where m.id = p_message_id
-  returning * into v_msg;
+  -- The webhook's row can commit between our look and our update: then the update hits the unique
+  -- key, and the next round finds and folds that row.
+  for v_round in 1..3 loop
+    begin
+      select * into v_other from public.messages
+       where number_id = v_msg.number_id and provider_message_id = p_provider_message_id and id <> p_message_id
+       for update;
+      if v_other.id is not null then
+        delete from public.messages where id = v_other.id;
+      end if;
+      update public.messages m
+         set provider_message_id = p_provider_message_id,
+             status = case when public.message_status_rank(coalesce(v_other.status, p_status))
+                                > public.message_status_rank(p_status) then v_other.status else p_status end,
+             status_reason = coalesce(v_other.status_reason, m.status_reason),
+             sent_at = coalesce(p_sent_at, m.sent_at),
+             updated_at = now()
+       where m.id = p_message_id
+      returning * into v_msg;
+      exit;
+    exception when unique_violation then
+      if v_round = 3 then
+        raise;
+      end if;
+    end;
+  end loop;
   delete from private.pending_statuses
    where number_id = v_msg.number_id and provider_message_id = p_provider_message_id
   returning * into v_pending;

@@ -149,3 +149,18 @@ def test_a_token_for_one_number_cannot_write_as_another_instance(sql, number):
     r = ingest([msg()], instance="inbox-b", number_id=number["id"])
     assert r == {"result": "unauthorized", "reason": "instance_mismatch"}
     assert sql.execute("select count(*) from public.messages").fetchone()[0] == 0
+
+
+def test_a_send_webhook_that_beats_the_http_answer_is_folded_into_the_sent_row(sql, number):
+    owner, nid = number["owner"], number["id"]
+    chat = sql.execute("insert into public.chats (number_id, owner_id, wa_chat_id) values (%s, %s, '5511999990002@c.us') "
+                       "returning id::text", (nid, owner)).fetchone()[0]
+    prep = db.call("prepare_send", p_owner=owner, p_chat_id=chat, p_idempotency_key="k", p_request_hash="h",
+                   p_type="text", p_body="hello")
+    # Evolution emits send.message before its HTTP answer reaches us; a delivery ack follows.
+    ingest([msg("3EB0RACE", direction="outbound", from_me_source="api", text="hello")])
+    ingest([status("3EB0RACE", "delivered")])
+    done = db.call("complete_send", p_message_id=prep["message"]["id"], p_provider_message_id="3EB0RACE",
+                   p_status="pending", p_sent_at=T0.isoformat())
+    assert done["id"] == prep["message"]["id"] and done["status"] == "delivered"
+    assert sql.execute("select count(*) from public.messages").fetchone()[0] == 1
