@@ -29,7 +29,8 @@ class Env:
         self.url = self.cluster.create_database("bench")
         migrate.apply(self.url)
         os.environ.update({"DATABASE_URL": self.url, "DATA_TRANSPORT": "postgres", "SUPABASE_JWT_SECRET": JWT_SECRET,
-                           "WEBHOOK_TOKEN_SECRET": "bench-webhook-token-secret-0123456789", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")})
+                           "WEBHOOK_TOKEN_SECRET": "bench-webhook-token-secret-0123456789",
+                           "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")})
         self.server, self.base = serve_in_thread()
         os.environ["PUBLIC_BASE_URL"] = self.base
         config.reset()
