@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from lib import config, db, log
 from lib.errors import (
@@ -55,6 +56,8 @@ def create(owner: str, req: CreateNumberRequest, idempotency_key: str | None) ->
         return 200, public_number(row)
     creds = None
     if req.green_api:
+        for url in (req.green_api.api_url, req.green_api.media_url):
+            _check_green_api_host(url)
         creds = {"idInstance": req.green_api.id_instance, "apiTokenInstance": req.green_api.api_token_instance,
                  "apiUrl": str(req.green_api.api_url).rstrip("/") if req.green_api.api_url else None,
                  "mediaUrl": str(req.green_api.media_url).rstrip("/") if req.green_api.media_url else None}
@@ -87,6 +90,24 @@ def create(owner: str, req: CreateNumberRequest, idempotency_key: str | None) ->
                    extra={"number_id": row["id"], "provider": name, "instance": info.provider_instance_id})
         raise
     return 201, public_number(number)
+
+
+GREEN_API_DOMAINS = ("green-api.com", "greenapi.com")
+
+
+def _check_green_api_host(url: Any) -> None:
+    """A user-supplied GREEN-API host must be GREEN-API's (or the configured one): we send the
+    instance token there, and we must not be made to call arbitrary addresses (SSRF)."""
+    if url is None:
+        return
+    host = (url.host or "").lower()
+    configured = {(urlsplit(u).hostname or "").lower() for u in (config.settings().green_api_url,
+                                                                  config.settings().green_api_media_url)}
+    if host in configured or (url.scheme == "https" and any(host == d or host.endswith("." + d)
+                                                            for d in GREEN_API_DOMAINS)):
+        return
+    raise InvalidRequest("api_url and media_url must be your instance's GREEN-API hosts (https://....green-api.com "
+                         "or ....greenapi.com), as shown in the GREEN-API console", code="invalid_green_api_host")
 
 
 def _try_connect(prov, ref: NumberRef, phone: str | None,
