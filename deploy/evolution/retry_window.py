@@ -55,5 +55,5 @@ def worst_case_seconds(env: dict[str, str]) -> float:
 
 if __name__ == "__main__":
     env = read_env(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name(".env.example"))
-    print(f"waits {[round(d, 1) for d in delays(env)]} s; last attempt starts by {last_attempt_starts_after(env):.0f} s;"
-          f" all done by {worst_case_seconds(env):.0f} s")
+    print(f"waits {[round(d, 1) for d in delays(env)]} s; "
+          f"last attempt starts by {last_attempt_starts_after(env):.0f} s; all done by {worst_case_seconds(env):.0f} s")
