@@ -1,6 +1,7 @@
 """Operator commands.
 
     python -m lib.ops replay-dead-letters [--limit N] [--reason R]
+    python -m lib.ops resync-webhooks --provider evolution|green-api
 
 Re-applies dead letters (webhooks we authenticated but could not apply: a number unknown at the
 time, an event our code could not read) through the same normalize-and-ingest path as live
@@ -31,6 +32,27 @@ def replay_dead_letters(limit: int = 100, reason: str | None = None) -> dict[str
     return counts
 
 
+def resync_webhooks(provider_name: str) -> dict[str, int]:
+    """Point every live number's webhook at us again, with the current secret / token: after
+    rotating EVOLUTION_WEBHOOK_SECRET, or to give legacy GREEN-API numbers their per-number token."""
+    from lib.providers import provider  # noqa: PLC0415
+    from lib.providers.base import NumberRef  # noqa: PLC0415
+
+    prov = provider(provider_name)
+    counts = {"configured": 0, "failed": 0}
+    for n in db.call("live_numbers_with_secrets", p_provider=provider_name):
+        log.register_secret(n.get("api_token"))
+        ref = NumberRef(n["id"], provider_name, n["provider_instance_id"],
+                        {**(n.get("instance_data") or {}), "managed": n.get("managed_instance")}, n.get("api_token"))
+        try:
+            prov.configure_webhook(ref)
+            counts["configured"] += 1
+        except AppError as exc:
+            counts["failed"] += 1
+            _log.warning("webhook not re-set", extra={"number_id": n["id"], "code": exc.code})
+    return counts
+
+
 def _replay_one(letter: dict[str, Any]) -> tuple[str, str | None]:
     payload = letter["payload"]
     if letter["reason"] == "malformed_json" or not isinstance(payload, dict):
@@ -52,9 +74,12 @@ def main(argv: list[str]) -> int:
     replay = sub.add_parser("replay-dead-letters", help="re-apply dead-lettered webhooks")
     replay.add_argument("--limit", type=int, default=100)
     replay.add_argument("--reason", default=None, help="only letters with this reason (e.g. unknown_number)")
+    resync = sub.add_parser("resync-webhooks", help="re-point every number's webhook at this deployment")
+    resync.add_argument("--provider", required=True, choices=["evolution", "green-api"])
     args = parser.parse_args(argv)
     log.configure()
-    counts = replay_dead_letters(args.limit, args.reason)
+    counts = (resync_webhooks(args.provider) if args.cmd == "resync-webhooks"
+              else replay_dead_letters(args.limit, args.reason))
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 

@@ -34,3 +34,18 @@ begin
     execute format('grant execute on function %s to service_role', f);
   end loop;
 end $$;
+
+-- Every live number of a provider with what it takes to reach its instance (for re-pointing
+-- webhooks after a secret rotation or the move of legacy GREEN-API numbers).
+create or replace function public.live_numbers_with_secrets(p_provider text)
+returns jsonb language sql stable set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('id', n.id, 'provider', n.provider,
+                                               'provider_instance_id', n.provider_instance_id,
+                                               'instance_data', n.instance_data, 'managed_instance', n.managed_instance,
+                                               'api_token', s.api_token) order by n.created_at), '[]'::jsonb)
+    from public.numbers n join private.number_secrets s on s.number_id = n.id
+   where n.provider = p_provider and n.deleted_at is null and n.provider_instance_id is not null
+$$;
+revoke execute on function public.live_numbers_with_secrets(text) from public, anon, authenticated;
+grant execute on function public.live_numbers_with_secrets(text) to service_role;

@@ -60,3 +60,16 @@ def test_sync_deletes_orphans_and_records_drift(api, sims, alice, sql):
     assert sql.execute("select status from public.numbers where id = %s", (kept["id"],)).fetchone()[0] == "connecting"
     assert sql.execute("select source from public.number_status_events where number_id = %s order by id desc limit 1",
                        (kept["id"],)).fetchone()[0] == "sync"
+
+
+def test_resync_webhooks_repoints_every_instance_with_the_new_secret(api, sims, alice, monkeypatch):
+    from lib import config, ops, providers
+    numbers = [api.post("/api/v1/numbers", json={"provider": "evolution"}, headers=alice.headers).json()
+               for _ in range(2)]
+    monkeypatch.setenv("EVOLUTION_WEBHOOK_SECRET", "rotated-secret-0123456789abcdef0123")
+    config.reset()
+    providers.reset()
+    assert ops.resync_webhooks("evolution") == {"configured": 2, "failed": 0}
+    for n in numbers:
+        hook = sims["evolution"].instances[f"inbox-{n['id']}"].webhook
+        assert hook["headers"]["jwt_key"] == "rotated-secret-0123456789abcdef0123"
