@@ -253,6 +253,12 @@ class Simulator:
                 self._pending -= 1
                 self._delivered.notify_all()
 
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        """Every message sent through this simulator (each instance keeps its own list)."""
+        with self.lock:
+            return [m for i in getattr(self, "instances", {}).values() for m in i.sent]
+
     def accepted(self, status: int) -> bool:
         return 200 <= status < 300
 
@@ -267,3 +273,12 @@ class Simulator:
             if not self._delivered.wait_for(lambda: len(self.deliveries) >= n, timeout):
                 raise TimeoutError(f"{len(self.deliveries)} of {n} webhook deliveries after {timeout} s")
             return list(self.deliveries)
+
+
+def serve_until_interrupted(sim: Simulator, label: str) -> None:
+    """The `python -m lib.sim.<provider>` entry point: print the address, serve until Ctrl-C."""
+    print(f"{label} simulator at {sim.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        sim.stop()

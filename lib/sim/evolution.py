@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 
 import segno
 
-from lib.sim.base import Reply, Simulator
+from lib.sim.base import Reply, Simulator, serve_until_interrupted
 from lib.webhooks.auth import sign_evolution
 
 NON_RETRYABLE = (400, 401, 403, 404, 422)  # WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES default
@@ -266,11 +265,6 @@ class EvolutionSimulator(Simulator):
         self._emit(inst, "send.message", data)
         return 201, data
 
-    @property
-    def sent(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [m for i in self.instances.values() for m in i.sent]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m lib.sim.evolution")
@@ -278,8 +272,7 @@ def main() -> None:
     parser.add_argument("--global-key", required=True)
     args = parser.parse_args()
     sim = EvolutionSimulator(args.global_key, port=args.port).start()
-    print(f"Evolution simulator at {sim.url}", flush=True)
-    threading.Event().wait()
+    serve_until_interrupted(sim, "Evolution")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ import argparse
 import base64
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.sim.base import Reply, Simulator
+from lib.sim.base import Reply, Simulator, serve_until_interrupted
 from lib.sim.evolution import qr_png
 
 _PATH = re.compile(r"^/waInstance(\d+)/([A-Za-z]+)/([^/]+)$")
@@ -97,11 +96,6 @@ class GreenApiSimulator(Simulator):
         if description:
             body["description"] = description
         self._notify(self.instances[id_instance], body)
-
-    @property
-    def sent(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [m for i in self.instances.values() for m in i.sent]
 
     # -- HTTP -----------------------------------------------------------------------------------
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any):
@@ -202,8 +196,7 @@ def main() -> None:
     parser.add_argument("--partner-token", default=None)
     args = parser.parse_args()
     sim = GreenApiSimulator(args.partner_token, port=args.port).start()
-    print(f"GREEN-API simulator at {sim.url}", flush=True)
-    threading.Event().wait()
+    serve_until_interrupted(sim, "GREEN-API")
 
 
 if __name__ == "__main__":
