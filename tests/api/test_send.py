@@ -118,3 +118,14 @@ def test_100_concurrent_retries_of_one_key_send_once(api, alice, chat, sql):
     assert set(statuses) <= {200, 201, 409} and statuses.count(201) == 1
     assert sql.execute("select count(*) from public.messages where direction = 'outbound'").fetchone()[0] == 1
     assert len(chat["sim"].sent) == 1
+
+
+def test_100_concurrent_requests_over_25_repeated_keys_send_each_key_once(api, alice, chat, sql):
+    keys = [f"key-{i % 25}" for i in range(100)]
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda k: send(api, alice, chat["id"], {"text": k}, key=k).status_code, keys))
+    assert statuses.count(201) == 25 and set(statuses) <= {200, 201, 409}
+    rows = sql.execute("select idempotency_key, count(*) from public.messages where direction = 'outbound' "
+                       "group by 1").fetchall()
+    assert len(rows) == 25 and all(n == 1 for _, n in rows)
+    assert len(chat["sim"].sent) == 25

@@ -1,0 +1,39 @@
+"""The error hierarchy: every class has a stable code and one HTTP status, mapped in one place."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from lib import errors
+
+CLASSES = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.AppError)]
+
+
+def test_every_error_class_has_a_distinct_code():
+    by_code: dict[str, list[str]] = {}
+    for c in CLASSES:
+        by_code.setdefault(c.code, []).append(c.__name__)
+    shared = {code: names for code, names in by_code.items() if len(names) > 1}
+    # one deliberate alias: a provider refusing our request is the caller's invalid request too (422 vs 400)
+    assert shared == {"invalid_request": ["InvalidRequest", "ProviderRejected"]}
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_every_error_maps_to_one_status_and_a_body(cls):
+    exc = cls("reason") if cls is not errors.WebhookAuthError else cls("bad_signature")
+    assert errors.http_status(exc) == cls.status and 400 <= cls.status <= 599
+    assert exc.body() == {"error": {"code": cls.code, "message": exc.message}}
+
+
+def test_the_user_facing_provider_codes_exist():
+    provider_codes = {c.code for c in CLASSES if issubclass(c, errors.ProviderError)}
+    assert {"instance_not_found", "number_disconnected", "provider_auth_failed", "provider_unreachable",
+            "rate_limited", "invalid_request", "outcome_unknown", "not_supported"} <= provider_codes
+    assert errors.ProviderRejected("x", code="not_on_whatsapp").code == "not_on_whatsapp"
+    assert errors.NotSupported.status == 422 and errors.OutcomeUnknown.status == 504
+
+
+def test_anything_else_is_a_500():
+    assert errors.http_status(RuntimeError("x")) == 500
