@@ -112,11 +112,11 @@ def from_unix(seconds: float | int | str | None, default: datetime | None = None
     """A provider's Unix timestamp (seconds, or milliseconds when absurdly large) as aware UTC."""
     try:
         value = float(seconds)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        if value > 1e12:
+            value /= 1000
+        return datetime.fromtimestamp(value, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):  # absent, garbage, or out of range
         return default or datetime.now(UTC)
-    if value > 1e12:
-        value /= 1000
-    return datetime.fromtimestamp(value, UTC)
 
 
 def canonical_jid(jid: str | None) -> str | None:

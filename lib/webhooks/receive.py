@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from lib import db, events, log, redis
-from lib.errors import WebhookAuthError
+from lib.errors import InvalidRequest, WebhookAuthError
 from lib.http import Request, Response
 from lib.providers import provider as get_provider_by_name
 
@@ -70,6 +70,8 @@ def receive(provider_name: str, req: Request) -> Response:
 
     try:
         payload = json.loads(req.body)
+        if b"\\u0000" in req.body:  # PostgreSQL text cannot hold NUL: drop it before anything stores it
+            payload = _without_nul(payload)
         if not isinstance(payload, dict):
             raise ValueError("the body is not a JSON object")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -129,9 +131,23 @@ def apply(provider_name: str, payload: dict[str, Any], number_id: str | None, ap
         if unsupported or not normalized:
             raise Unprocessable("unsupported_event")
         return {"result": "ignored", "reason": normalized[0].reason}
-    return db.call("ingest_webhook", p_provider=provider_name, p_instance=prov.webhook_instance(payload),
-                   p_number_id=number_id, p_apikey=apikey, p_events=[events.to_json(e) for e in applicable],
-                   p_event_type=_event_type(payload), p_payload=sanitize(payload), p_dead_letter=dead_letter) or {}
+    try:
+        return db.call("ingest_webhook", p_provider=provider_name, p_instance=prov.webhook_instance(payload),
+                       p_number_id=number_id, p_apikey=apikey, p_events=[events.to_json(e) for e in applicable],
+                       p_event_type=_event_type(payload), p_payload=sanitize(payload),
+                       p_dead_letter=dead_letter) or {}
+    except InvalidRequest as exc:  # a value the database refuses (out of range, bad time): never retryable
+        raise Unprocessable("malformed_event", exc.message[:200]) from None
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _apikey(payload: dict[str, Any]) -> str | None:

@@ -177,7 +177,8 @@ def _connection(payload: Mapping[str, Any], now: datetime) -> list[Event]:
     data = _obj(payload.get("data"), "`data`")
     if not isinstance(data.get("state"), str):
         raise ValueError("`connection.update` needs `state`")
-    state = to_state(data["state"], to_int(data.get("statusReason")))
+    code = to_int(data.get("statusReason"))
+    state = to_state(data["state"], code if code is not None and 0 <= code < 10_000 else None)
     wuid = canonical_jid(text(data.get("wuid")))
     return [ConnectionEvent(status=state.status, raw_state=state.raw_state, timestamp=now,
                             reason_code=state.reason_code, reason=state.reason,
