@@ -1,6 +1,9 @@
 """The receive pipeline shared by every provider's webhook route:
 
-    authenticate raw bytes → de-dup marker? → parse → normalize → ONE SQL call → marker after commit
+    authenticate raw bytes → parse → normalize → ONE SQL call → de-dup marker after the commit
+
+At most one Redis call per webhook: the marker write after a commit, or — only when the database
+is down — the marker check, so a redelivery of something already stored still gets its 200.
 
 Answers, designed for how the providers retry (research/; GREEN-API blocks a number's later
 notifications until it gets exactly 200, for up to 24 h; Evolution retries any non-2xx except
@@ -19,7 +22,7 @@ import json
 from typing import Any
 
 from lib import db, events, log, redis
-from lib.errors import InvalidRequest, WebhookAuthError
+from lib.errors import DatabaseUnavailable, InvalidRequest, WebhookAuthError
 from lib.http import Request, Response
 from lib.providers import provider as get_provider_by_name
 
@@ -64,10 +67,6 @@ def receive(provider_name: str, req: Request) -> Response:
         return _reject(provider_name, req, exc.reason)
 
     marker = f"wh:{provider_name}:{hashlib.sha256(req.body).hexdigest()}"
-    if redis.seen(marker):
-        _log.info("webhook duplicate", extra={"provider": provider_name, "via": "redis"})
-        return Response(200, {"status": "duplicate"})
-
     try:
         payload = json.loads(req.body)
         if b"\\u0000" in req.body:  # PostgreSQL text cannot hold NUL: drop it before anything stores it
@@ -81,6 +80,13 @@ def receive(provider_name: str, req: Request) -> Response:
 
     try:
         result = apply(provider_name, payload, identity.number_id, _apikey(payload))
+    except DatabaseUnavailable:
+        # The database is down. A redelivery of something it already committed can still be
+        # answered (the marker is written only after a commit); anything else is retried later.
+        if redis.seen(marker):
+            _log.info("webhook duplicate", extra={"provider": provider_name, "via": "redis"})
+            return Response(200, {"status": "duplicate"})
+        raise
     except Unprocessable as exc:
         return _dead_letter(provider_name, exc.reason, payload, _event_type(payload), prov.webhook_instance(payload),
                             identity.number_id, error=exc.error)

@@ -213,26 +213,54 @@ def test_greenapi_notifications_are_authenticated_per_number(hooks, sql, alice, 
     assert sql.execute("select status from public.numbers where id = %s", (mine,)).fetchone()[0] == "active"
 
 
-def test_redis_marker_is_written_only_after_commit(hooks, evo_number, sql, monkeypatch):
-    import respx
+def _fake_upstash(monkeypatch, order, sql_count):
     monkeypatch.setenv("UPSTASH_REDIS_REST_URL", "https://upstash.example.com")
     monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "upstash-token-0123456789")
     config.reset()
     redis.reset()
-    store, order = {}, []
+    store = {}
 
     def upstash(request):
         cmd = json.loads(request.content)
-        order.append((cmd[0], count(sql)))
+        order.append((cmd[0], sql_count()))
         if cmd[0] == "SET":
             store[cmd[1]] = cmd[2]
             return httpx.Response(200, json={"result": "OK"})
         return httpx.Response(200, json={"result": store.get(cmd[1])})
 
+    return upstash
+
+
+def test_redis_marker_is_written_only_after_commit_with_one_call_per_webhook(hooks, evo_number, sql, monkeypatch,
+                                                                             database):
+    import respx
+    order = []
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="127.0.0.1").pass_through()
-        mock.post("https://upstash.example.com/").mock(side_effect=upstash)
+        mock.post("https://upstash.example.com/").mock(side_effect=_fake_upstash(monkeypatch, order,
+                                                                                lambda: count(sql)))
+        before = database.round_trips
         assert post_evo(hooks, UPSERT).json()["inserted"] == 1
-        assert post_evo(hooks, UPSERT).json() == {"status": "duplicate"}
-    assert order == [("GET", 0), ("SET", 1), ("GET", 1)]  # marker only after the row exists
+        assert post_evo(hooks, UPSERT).json()["duplicates"] == 1
+        assert database.round_trips - before == 2
+    assert order == [("SET", 1), ("SET", 1)]  # one call each, after the row exists
+    redis.reset()
+
+
+def test_with_the_database_down_a_stored_event_is_still_acknowledged(hooks, evo_number, sql, monkeypatch, pg_cluster):
+    import respx
+    order = []
+    other = {**UPSERT, "data": {**UPSERT["data"], "key": {**UPSERT["data"]["key"], "id": "NEVER-STORED"}}}
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="127.0.0.1").pass_through()
+        mock.post("https://upstash.example.com/").mock(side_effect=_fake_upstash(monkeypatch, order, lambda: 0))
+        assert post_evo(hooks, UPSERT).status_code == 200
+        sql.close()
+        pg_cluster.stop("fast")
+        try:
+            assert post_evo(hooks, UPSERT).json() == {"status": "duplicate"}  # answered from the marker
+            assert post_evo(hooks, other).status_code == 503  # not stored yet: the provider must retry
+        finally:
+            pg_cluster.start()
+    assert [c for c, _ in order] == ["SET", "GET", "GET"]
     redis.reset()
