@@ -58,10 +58,8 @@ def prepare(port: int) -> list[str]:
 
 def providers() -> list[str]:
     """Start the provider simulators for whatever real provider is not configured."""
-    try:
-        from lib.dev import simulators  # noqa: PLC0415
-    except ImportError:
-        return ["providers  none configured"]
+    from lib.dev import simulators  # noqa: PLC0415
+
     return simulators.start_missing()
 
 

@@ -102,8 +102,7 @@ class WebhookIdentity:
     """What authentication established about a webhook before its body was parsed."""
 
     provider: str
-    number_id: str | None = None       # known up front (GREEN-API token names its number)
-    instance_token: str | None = None  # Evolution body `apikey`, checked against storage later
+    number_id: str | None = None  # known up front (a GREEN-API token names its number)
 
 
 class Provider(ABC):

@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from lib import config
-from lib.dev.tokens import user_token
 from tests.conftest import TEST_JWT_SECRET
 
 ROUTES = [("GET", "/api/v1/numbers"), ("POST", "/api/v1/numbers"),
@@ -92,8 +91,3 @@ def test_asymmetric_tokens_are_verified_against_the_cached_jwks(api, alice, jwks
     other = ec.generate_private_key(ec.SECP256R1())
     forged = jwt.encode(_claims(alice.id), other, algorithm="ES256", headers={"kid": "key-1"})
     assert api.get("/api/v1/numbers", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
-
-
-def test_the_dev_token_command_output_works_against_the_api(api, alice):
-    token = user_token(TEST_JWT_SECRET, alice.id)
-    assert api.get("/api/v1/numbers", headers={"Authorization": f"Bearer {token}"}).status_code == 200
