@@ -275,18 +275,6 @@ as $$
   returning jsonb_build_object('result', 'dead_lettered', 'id', id, 'reason', reason)
 $$;
 
-revoke execute on function public.message_status_rank(text) from public, anon, authenticated;
-revoke execute on function public.apply_message_status(uuid, text, text, text, timestamptz) from public, anon, authenticated;
-revoke execute on function public.resolve_chat(uuid, uuid, text, text, text, boolean) from public, anon, authenticated;
-revoke execute on function public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean) from public, anon, authenticated;
-revoke execute on function public.record_connection(uuid, text, text, integer, text, timestamptz, text, text) from public, anon, authenticated;
-revoke execute on function public.dead_letter(text, text, jsonb, text, text, uuid, text) from public, anon, authenticated;
-grant execute on function public.message_status_rank(text) to service_role;
-grant execute on function public.apply_message_status(uuid, text, text, text, timestamptz) to service_role;
-grant execute on function public.resolve_chat(uuid, uuid, text, text, text, boolean) to service_role;
-grant execute on function public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean) to service_role;
-grant execute on function public.record_connection(uuid, text, text, integer, text, timestamptz, text, text) to service_role;
-grant execute on function public.dead_letter(text, text, jsonb, text, text, uuid, text) to service_role;
 
 -- Dead letters for the replay command: the oldest not yet replayed, and the outcome of a replay.
 create or replace function public.dead_letters_due(p_limit integer default 100, p_reason text default null)
@@ -311,7 +299,12 @@ as $$
    where id = p_id
 $$;
 
-revoke execute on function public.dead_letters_due(integer, text) from public, anon, authenticated;
-revoke execute on function public.finish_dead_letter(bigint, boolean, text) from public, anon, authenticated;
-grant execute on function public.dead_letters_due(integer, text) to service_role;
-grant execute on function public.finish_dead_letter(bigint, boolean, text) to service_role;
+select private.backend_only(
+  'public.message_status_rank(text)',
+  'public.apply_message_status(uuid, text, text, text, timestamptz)',
+  'public.resolve_chat(uuid, uuid, text, text, text, boolean)',
+  'public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean)',
+  'public.record_connection(uuid, text, text, integer, text, timestamptz, text, text)',
+  'public.dead_letter(text, text, jsonb, text, text, uuid, text)',
+  'public.dead_letters_due(integer, text)',
+  'public.finish_dead_letter(bigint, boolean, text)');

@@ -190,22 +190,13 @@ begin
   return public.number_json(v);
 end $$;
 
-do $$
-declare
-  f text;
-begin
-  foreach f in array array[
-    'public.number_json(public.numbers)',
-    'public.list_numbers(uuid, integer, timestamptz, uuid)',
-    'public.get_number(uuid, uuid)',
-    'public.number_for_provider(uuid, uuid)',
-    'public.begin_create_number(uuid, uuid, text, text, text, text, text, text)',
-    'public.complete_create_number(uuid, text, jsonb, boolean, text, text, text, text, text, text, text, timestamptz)',
-    'public.abandon_number(uuid, text)',
-    'public.save_qr(uuid, text, text, timestamptz)',
-    'public.delete_number(uuid, uuid)'
-  ] loop
-    execute format('revoke execute on function %s from public, anon, authenticated', f);
-    execute format('grant execute on function %s to service_role', f);
-  end loop;
-end $$;
+select private.backend_only(
+  'public.number_json(public.numbers)',
+  'public.list_numbers(uuid, integer, timestamptz, uuid)',
+  'public.get_number(uuid, uuid)',
+  'public.number_for_provider(uuid, uuid)',
+  'public.begin_create_number(uuid, uuid, text, text, text, text, text, text)',
+  'public.complete_create_number(uuid, text, jsonb, boolean, text, text, text, text, text, text, text, timestamptz)',
+  'public.abandon_number(uuid, text)',
+  'public.save_qr(uuid, text, text, timestamptz)',
+  'public.delete_number(uuid, uuid)');

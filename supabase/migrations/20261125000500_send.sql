@@ -141,17 +141,8 @@ begin
   return public.message_json(v_msg);
 end $$;
 
-do $$
-declare
-  f text;
-begin
-  foreach f in array array[
-    'public.prepare_send(uuid, uuid, text, text, text, text, text, text, text, text)',
-    'public.message_json(public.messages)',
-    'public.complete_send(uuid, text, text, timestamptz)',
-    'public.fail_send(uuid, text, text, integer)'
-  ] loop
-    execute format('revoke execute on function %s from public, anon, authenticated', f);
-    execute format('grant execute on function %s to service_role', f);
-  end loop;
-end $$;
+select private.backend_only(
+  'public.prepare_send(uuid, uuid, text, text, text, text, text, text, text, text)',
+  'public.message_json(public.messages)',
+  'public.complete_send(uuid, text, text, timestamptz)',
+  'public.fail_send(uuid, text, text, integer)');

@@ -15,5 +15,5 @@ as $$
                                   order by created_at limit 2000) n), '[]'::jsonb))
 $$;
 
-revoke execute on function public.provider_health(text) from public, anon, authenticated;
-grant execute on function public.provider_health(text) to service_role;
+select private.backend_only(
+  'public.provider_health(text)');

@@ -22,18 +22,9 @@ as $$
    where provider = p_provider and deleted_at is null and provider_instance_id in (select jsonb_array_elements_text(p_instance_ids))
 $$;
 
-do $$
-declare
-  f text;
-begin
-  foreach f in array array[
-    'public.stale_pending_numbers(text, integer)',
-    'public.live_instance_ids(text, jsonb)'
-  ] loop
-    execute format('revoke execute on function %s from public, anon, authenticated', f);
-    execute format('grant execute on function %s to service_role', f);
-  end loop;
-end $$;
+select private.backend_only(
+  'public.stale_pending_numbers(text, integer)',
+  'public.live_instance_ids(text, jsonb)');
 
 -- Every live number of a provider with what it takes to reach its instance (for re-pointing
 -- webhooks after a secret rotation or the move of legacy GREEN-API numbers).
@@ -47,5 +38,6 @@ as $$
     from public.numbers n join private.number_secrets s on s.number_id = n.id
    where n.provider = p_provider and n.deleted_at is null and n.provider_instance_id is not null
 $$;
-revoke execute on function public.live_numbers_with_secrets(text) from public, anon, authenticated;
-grant execute on function public.live_numbers_with_secrets(text) to service_role;
+
+select private.backend_only(
+  'public.live_numbers_with_secrets(text)');
