@@ -40,7 +40,8 @@ def evolution() -> tuple[bool, dict[str, Any]]:
         ours = db.call("provider_health", p_provider="evolution")
         report["numbers"] = {"by_status": ours["counts"]}
         if instances is not None:
-            report["numbers"]["disagreements"] = _disagreements(ours["numbers"], instances)
+            report["numbers"]["disagreements"] = [{k: v for k, v in d.items() if k != "state"}
+                                                  for d in disagreements(ours["numbers"], instances)[:100]]
     except AppError as exc:
         healthy = False
         report["numbers"] = {"error": exc.code}
@@ -48,12 +49,13 @@ def evolution() -> tuple[bool, dict[str, Any]]:
     return healthy, report
 
 
-def _disagreements(numbers: list[dict[str, Any]], instances: dict[str, Any]) -> list[dict[str, Any]]:
+def disagreements(numbers: list[dict[str, Any]], instances: dict[str, Any]) -> list[dict[str, Any]]:
+    """Our numbers whose status the provider's live state contradicts (`state` None: instance missing)."""
     found = []
     for n in numbers:
         live = instances.get(n["instance"])
-        live_status = live.state.status if live is not None and live.state is not None else "missing"
-        if live_status == "missing" or n["status"] not in AGREES.get(live_status, {live_status}):
+        state = live.state if live is not None else None
+        if state is None or n["status"] not in AGREES.get(state.status, {state.status}):
             found.append({"number_id": n["id"], "instance": n["instance"], "ours": n["status"],
-                          "provider": live_status})
-    return found[:100]
+                          "provider": state.status if state else "missing", "state": state})
+    return found

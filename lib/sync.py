@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from lib import db, log, ops
+from lib import db, health, log, ops
 from lib.errors import AppError, InstanceNotFound, NotSupported
 from lib.providers import names, provider
 from lib.providers.base import NumberRef
@@ -80,17 +80,13 @@ def _delete_orphans(name: str) -> int:
 
 
 def _record_drift(name: str) -> int:
-    from lib.health import AGREES  # noqa: PLC0415
-
-    prov = provider(name)
-    live = {i.provider_instance_id: i for i in prov.list_instances()}
-    count = 0
-    for n in db.call("provider_health", p_provider=name)["numbers"]:
-        inst = live.get(n["instance"])
-        if inst is None or inst.state is None or n["status"] in AGREES.get(inst.state.status, {inst.state.status}):
-            continue
-        s = inst.state
-        db.call("record_connection", p_number_id=n["id"], p_status=s.status, p_raw_state=s.raw_state,
+    """Record the provider's state for every number it disagrees with (a missing instance is left
+    to a person: it may be mid-creation, or deleted by hand on the server)."""
+    live = {i.provider_instance_id: i for i in provider(name).list_instances()}
+    numbers = db.call("provider_health", p_provider=name)["numbers"]
+    drift = [d for d in health.disagreements(numbers, live) if d["state"] is not None]
+    for d in drift:
+        s = d["state"]
+        db.call("record_connection", p_number_id=d["number_id"], p_status=s.status, p_raw_state=s.raw_state,
                 p_reason_code=s.reason_code, p_reason=s.reason, p_at=datetime.now(UTC), p_source="sync")
-        count += 1
-    return count
+    return len(drift)
