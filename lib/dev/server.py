@@ -16,11 +16,14 @@ import re
 import socket
 import threading
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+_PROTOCOL_ERRORS = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large",
+                    505: "http_version_not_supported"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,9 @@ class Router(BaseHTTPRequestHandler):
         try:
             self.raw_requestline = self.rfile.readline(65537)
             if len(self.raw_requestline) > 65536:
-                self.send_error(414)
+                # The rest of the line is still unread: answer, then close (as the stdlib does).
+                self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
+                self.send_error(414, "the request line is longer than 64 KiB")
                 return
             if not self.raw_requestline:
                 self.close_connection = True
@@ -121,6 +126,23 @@ class Router(BaseHTTPRequestHandler):
             return
         method()
         self.close_connection = inst.close_connection
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol errors (bad request line, 414, too many headers) as JSON, like every other answer."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        slug = _PROTOCOL_ERRORS.get(code, phrase.lower().replace(" ", "_").replace("-", "_"))
+        payload = json.dumps({"error": {"code": slug, "message": message or phrase}}).encode()
+        self.send_response(code, phrase)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _json(self, status: int, body: dict) -> None:
         n = int(self.headers.get("Content-Length") or 0)

@@ -93,3 +93,29 @@ def test_port_is_released_after_shutdown():
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
+
+
+def test_a_request_line_over_64_kib_is_answered_414_json_and_the_connection_closed(base):
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"GET /api/things?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):  # the server closes the connection after answering
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 "), head[:200]
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["error"]["code"] == "uri_too_long"
+
+
+def test_a_malformed_request_line_is_400_json_and_the_server_keeps_serving(base):
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"NOT A VALID REQUEST LINE\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head[:200]
+    assert json.loads(body)["error"]["code"] == "bad_request"
+    assert httpx.get(f"{base}/api/things").status_code == 200
