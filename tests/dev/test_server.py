@@ -111,7 +111,7 @@ def test_a_request_line_over_64_kib_is_answered_414_json_and_the_connection_clos
 def test_a_malformed_request_line_is_400_json_and_the_server_keeps_serving(base):
     host, port = base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.sendall(b"NOT A VALID REQUEST LINE\r\n\r\n")
+        s.sendall(b"GET /api/things with spaces HTTP/1.1\r\nHost: x\r\n\r\n")
         data = b""
         while chunk := s.recv(65536):
             data += chunk
