@@ -403,47 +403,58 @@ begin
   return jsonb_build_object('recorded', jsonb_array_length(p_results), 'changed', v_changed);
 end $$;
 
--- 6. Keepalive ---------------------------------------------------------------------------------------
--- The results of a keepalive pass, and the phone-unseen warnings: a linked device is unlinked when
--- the primary phone has not been used for about 14 days (WhatsApp FAQ, "About linked devices",
--- https://faq.whatsapp.com/378279804439436); we warn from `phone_unseen_days` (10).
+-- 6. Keepalive and the phone-unseen warning -------------------------------------------------------
 create or replace function public.keepalive_record(p_results jsonb)
-returns jsonb language plpgsql set search_path = ''
+returns jsonb language sql set search_path = ''
+as $$
+  insert into private.number_monitor as m (number_id, keepalive_at, keepalive_result)
+  select (r ->> 'number_id')::uuid, now(), r ->> 'result' from jsonb_array_elements(p_results) r
+  on conflict (number_id) do update set keepalive_at = excluded.keepalive_at, keepalive_result = excluded.keepalive_result;
+  select jsonb_build_object('recorded', jsonb_array_length(p_results))
+$$;
+
+-- A linked device is logged out when the primary phone is not used for over 14 days (WhatsApp FAQ,
+-- "About linked devices", https://faq.whatsapp.com/378279804439436). "Seen" is the later of the
+-- last link (connected_at) and the last message typed on the phone; from `phone_unseen_days` (10)
+-- an active number gets one warning, resolved when the phone is seen again. Database only: it runs
+-- with every health cron.
+create or replace function private.evaluate_phone_unseen()
+returns integer language plpgsql set search_path = ''
 as $$
 declare
-  r jsonb;
-  v_seen timestamptz;
   v_days double precision := private.setting('phone_unseen_days', 10);
   v_warned integer := 0;
+  r record;
   v_inc record;
-  v_id uuid;
 begin
-  for r in select value from jsonb_array_elements(p_results) loop
-    v_id := (r ->> 'number_id')::uuid;
-    insert into private.number_monitor as m (number_id, keepalive_at, keepalive_result)
-    values (v_id, now(), r ->> 'result')
-    on conflict (number_id) do update set keepalive_at = excluded.keepalive_at,
-                                          keepalive_result = excluded.keepalive_result;
-    select greatest(n.connected_at,
-                    (select max(sent_at) from public.messages m where m.number_id = n.id and m.from_me_source = 'phone'))
-      into v_seen from public.numbers n where n.id = v_id and n.status = 'active';
-    if v_seen is not null and v_seen < now() - make_interval(secs => v_days * 86400) then
-      select * into v_inc from private.open_incident('phone_unseen', v_id::text, 'Phone not seen',
-                                                     jsonb_build_object('seen_at', v_seen));
-      if v_inc.opened then
-        perform private.enqueue_alert('slack', v_inc.id, 'phone_unseen', v_id::text, 'warning',
-          ':warning: Phone not seen for ' || floor(extract(epoch from now() - v_seen) / 86400) || ' days',
-          private.number_alert_text(v_id, 'active', 'the phone was last seen '
-                                    || to_char(v_seen at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
-          || ' WhatsApp unlinks companion devices after about 14 days without the phone: ask the owner to open'
-          || ' WhatsApp on the phone (https://faq.whatsapp.com/378279804439436).');
-        v_warned := v_warned + 1;
-      end if;
-    elsif v_seen is not null then
-      perform private.resolve_incident('phone_unseen', v_id::text);
-    end if;
+  for r in
+    select n.id, greatest(n.connected_at, p.last_phone) as seen
+      from public.numbers n
+      left join lateral (select max(m.sent_at) as last_phone from public.messages m
+                          where m.number_id = n.id and m.from_me_source = 'phone') p on true
+     where n.deleted_at is null and n.status = 'active'
+       and greatest(n.connected_at, p.last_phone) < now() - make_interval(secs => v_days * 86400)
+       and not exists (select 1 from private.incidents i where i.rule = 'phone_unseen' and i.subject = n.id::text
+                                                           and i.resolved_at is null)
+  loop
+    select * into v_inc from private.open_incident('phone_unseen', r.id::text, 'Phone not seen',
+                                                   jsonb_build_object('seen_at', r.seen));
+    perform private.enqueue_alert('slack', v_inc.id, 'phone_unseen', r.id::text, 'warning',
+      ':warning: Phone not seen for ' || floor(extract(epoch from now() - r.seen) / 86400) || ' days',
+      private.number_alert_text(r.id, 'active', 'the phone was last seen '
+                                || to_char(r.seen at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
+      || ' WhatsApp logs linked devices out after about 14 days without the phone: ask the owner to open'
+      || ' WhatsApp on the phone (https://faq.whatsapp.com/378279804439436).');
+    v_warned := v_warned + 1;
   end loop;
-  return jsonb_build_object('recorded', jsonb_array_length(p_results), 'warned', v_warned);
+  -- Seen again (or no longer active): the warning is over.
+  update private.incidents i set resolved_at = now()
+    from public.numbers n
+   where i.rule = 'phone_unseen' and i.resolved_at is null and n.id::text = i.subject
+     and (n.status <> 'active' or n.deleted_at is not null or greatest(n.connected_at,
+          (select max(m.sent_at) from public.messages m where m.number_id = n.id and m.from_me_source = 'phone'))
+          >= now() - make_interval(secs => v_days * 86400));
+  return v_warned;
 end $$;
 
 -- 7. Rollup and retention (health cron) ---------------------------------------------------------------
@@ -472,7 +483,7 @@ begin
      and metric in ('messages_received', 'messages_sent', 'messages_failed', 'delivery_lag_ms', 'dead_letters',
                     'auth_failures');
   insert into private.metrics (res, bucket, provider, metric, count, total, hist)
-  select 'minute', date_trunc('minute', m.created_at), n.provider, 'messages_received', count(*), 0, null
+  select 'minute', date_trunc('minute', m.created_at), n.provider, 'messages_received', count(*), 0::double precision, null::bigint[]
     from public.messages m join public.numbers n on n.id = m.number_id
    where m.created_at >= v_from and m.direction = 'inbound' group by 2, 3
   union all
@@ -485,7 +496,7 @@ begin
    where m.status = 'failed' and m.status_updated_at >= v_from group by 2, 3
   union all
   select 'minute', date_trunc('minute', m.created_at), n.provider, 'delivery_lag_ms', count(*),
-         sum(greatest(0, extract(epoch from m.created_at - m.sent_at) * 1000)),
+         sum(greatest(0, extract(epoch from m.created_at - m.sent_at) * 1000))::double precision,
          private.ms_hist(array_agg(greatest(0, extract(epoch from m.created_at - m.sent_at) * 1000)::double precision))
     from public.messages m join public.numbers n on n.id = m.number_id
    where m.created_at >= v_from and m.direction = 'inbound' and m.sent_at is not null group by 2, 3
@@ -647,6 +658,8 @@ begin
       jsonb_build_object('count', r.n, 'sources', r.sources, 'reasons', r.reasons)));
   end loop;
 
+  v_out := v_out || jsonb_build_object('phone_unseen_warned', private.evaluate_phone_unseen());
+
   -- Numbers whose messages were held back by the cooldown: once it is over, one summary when the
   -- number's state is not the one the last message announced.
   for r in
@@ -716,10 +729,15 @@ as $$
 $$;
 
 -- 10. What the metrics endpoint and the status page show -------------------------------------------------
-create or replace function public.monitor_report(p_hours integer default 24)
-returns jsonb language sql stable set search_path = ''
+-- With p_rollup, the minutes are rolled up first, so a scrape between two health runs is current.
+create or replace function public.monitor_report(p_hours integer default 24, p_rollup boolean default true)
+returns jsonb language plpgsql set search_path = ''
 as $$
-  select jsonb_build_object(
+begin
+  if p_rollup then
+    perform public.monitor_rollup();
+  end if;
+  return jsonb_build_object(
     'now', now(),
     'evolution', (select jsonb_build_object('ok', ok, 'checked_at', checked_at, 'latency_ms', latency_ms,
                                             'version', version, 'error', error,
@@ -739,8 +757,7 @@ as $$
                                                             'metric', metric, 'count', count, 'total', total, 'hist', hist)
                                          order by bucket)
                           from private.metrics
-                         where res = case when p_hours <= 24 then 'hour' else 'hour' end
-                           and bucket >= date_trunc('hour', now() - make_interval(hours => p_hours))), '[]'::jsonb),
+                         where res = 'hour' and bucket >= date_trunc('hour', now() - make_interval(hours => p_hours))), '[]'::jsonb),
     'last_minutes', coalesce((select jsonb_agg(jsonb_build_object('provider', provider, 'metric', metric,
                                                                   'count', count, 'total', total, 'hist', hist))
                                 from (select provider, metric, sum(count) as count, sum(total) as total,
@@ -762,9 +779,12 @@ as $$
                                                             'created_at', created_at, 'sent_at', sent_at,
                                                             'last_error', last_error) order by id desc)
                           from (select * from private.alert_outbox order by id desc limit 20) a), '[]'::jsonb),
-    'outbox_pending', (select count(*) from private.alert_outbox where state = 'pending')
-  )
-$$;
+    'outbox_pending', (select count(*) from private.alert_outbox where state = 'pending'),
+    'auth_failures_last_hour', coalesce((select jsonb_object_agg(provider, n) from (
+        select provider, count(*) as n from private.webhook_auth_failures
+         where at >= now() - interval '1 hour' group by provider) f), '{}'::jsonb)
+  );
+end $$;
 
 select private.backend_only(
   'public.record_metric_samples(jsonb)',
@@ -778,6 +798,6 @@ select private.backend_only(
   'public.monitor_evaluate(jsonb)',
   'public.alert_outbox_claim(integer, integer)',
   'public.alert_outbox_finish(bigint, uuid, text, text)',
-  'public.monitor_report(integer)');
+  'public.monitor_report(integer, boolean)');
 
 revoke all on function private.on_number_status_changed(uuid, text, text, text, text, timestamptz) from public;

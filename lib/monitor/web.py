@@ -1,0 +1,97 @@
+"""What the metrics endpoint and the status page share: who may read them, and non-JSON bodies.
+
+Readers present `Authorization: Bearer <METRICS_TOKEN or CRON_SECRET>`. A browser cannot set a
+header, so the status page also takes `?token=` once: it answers 303 to the same page without the
+token (it does not stay in the address bar or history) and sets an HttpOnly, SameSite=Strict
+cookie holding an HMAC of the token — never the token itself.
+
+`lib/http.py`'s JsonHandler serialises every body as JSON; `RawHandler._send` writes a `Raw` body
+as it is (HTML, Prometheus text) and leaves everything else to JsonHandler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from lib import config
+from lib.errors import Unauthorized
+from lib.http import JsonHandler, Request, Response
+
+COOKIE = "wa_status"
+COOKIE_MAX_AGE = 12 * 3600
+
+
+@dataclass
+class Raw:
+    content_type: str
+    data: bytes
+
+
+def _tokens() -> list[str]:
+    s = config.settings()
+    return [t for t in (s.metrics_token, s.cron_secret) if t]
+
+
+def _cookie_value(token: str) -> str:
+    return hmac.new(token.encode(), b"wa-inbox status page cookie v1", hashlib.sha256).hexdigest()
+
+
+def _bearer_ok(req: Request) -> bool:
+    value = (req.header("Authorization") or "").encode()
+    return any(hmac.compare_digest(value, f"Bearer {t}".encode()) for t in _tokens())
+
+
+def _cookie_ok(req: Request) -> bool:
+    jar = SimpleCookie()
+    try:
+        jar.load(req.header("Cookie") or "")
+    except Exception:
+        return False
+    morsel = jar.get(COOKIE)
+    if morsel is None:
+        return False
+    return any(hmac.compare_digest(morsel.value.encode(), _cookie_value(t).encode()) for t in _tokens())
+
+
+def require_reader(req: Request, allow_cookie: bool = False) -> None:
+    if _bearer_ok(req) or (allow_cookie and _cookie_ok(req)):
+        return
+    raise Unauthorized("send `Authorization: Bearer <METRICS_TOKEN>` (or open the page once with ?token=)",
+                       code="unauthorized")
+
+
+def token_login(req: Request) -> Response | None:
+    """?token=<valid token>: 303 back to the page without it, with the cookie set."""
+    given = req.query.get("token")
+    if given is None:
+        return None
+    match = next((t for t in _tokens() if hmac.compare_digest(given.encode(), t.encode())), None)
+    if match is None:
+        raise Unauthorized("the token is not valid", code="unauthorized")
+    secure = "; Secure" if (req.header("X-Forwarded-Proto") or "").lower() == "https" else ""
+    cookie = (f"{COOKIE}={_cookie_value(match)}; Path={req.path}; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
+              f"SameSite=Strict{secure}")
+    return Response(303, None, {"Location": req.path, "Set-Cookie": cookie})
+
+
+class RawHandler(JsonHandler):
+    """A JsonHandler that can also answer HTML or text (`Response(body=Raw(...))`)."""
+
+    def _send(self, resp: Response, rid: str) -> None:
+        if not isinstance(resp.body, Raw):
+            return super()._send(resp, rid)
+        payload = resp.body.data
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.body.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Request-Id", rid)
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self._headers_buffer.append(b"\r\n" + (b"" if self.command == "HEAD" else payload))
+        self.flush_headers()
