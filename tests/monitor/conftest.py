@@ -23,6 +23,11 @@ from tests.receiver import Receiver
 SMTP_USER, SMTP_PASSWORD = "alerts", "smtp-password-0123456789"
 
 
+def _tls(server, session) -> bool:
+    """Is this session encrypted: after STARTTLS (session.ssl) or from the start (implicit TLS)?"""
+    return session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+
+
 class Mailbox:
     """What the SMTP server received, and what it saw of each session (TLS, AUTH)."""
 
@@ -37,7 +42,7 @@ class Mailbox:
         with self.lock:
             self.messages.append(message_from_bytes(envelope.content))
             self.envelopes.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                                   "tls": session.ssl is not None, "authenticated": session.authenticated})
+                                   "tls": _tls(server, session), "authenticated": session.authenticated})
             self.arrived.notify_all()
         return "250 OK"
 
@@ -49,7 +54,7 @@ class Mailbox:
 
     def authenticator(self, server, session, envelope, mechanism, auth_data):
         with self.lock:
-            self.auth_attempts.append({"tls": session.ssl is not None, "mechanism": mechanism})
+            self.auth_attempts.append({"tls": _tls(server, session), "mechanism": mechanism})
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == SMTP_USER \
             and auth_data.password.decode() == SMTP_PASSWORD
         return AuthResult(success=ok)
@@ -112,7 +117,8 @@ def smtp_auth_without_tls() -> Iterator[tuple[Mailbox, int]]:
 @pytest.fixture
 def smtps(tls_files) -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
-    c = _start(box, ssl_context=_server_context(tls_files), authenticator=box.authenticator, auth_require_tls=True)
+    # aiosmtpd requires STARTTLS for AUTH unless told otherwise; this connection is TLS from the start.
+    c = _start(box, ssl_context=_server_context(tls_files), authenticator=box.authenticator, auth_require_tls=False)
     yield box, c.port
     c.stop()
 
