@@ -6,7 +6,7 @@
    a state that disagrees with ours goes through the number state machine (source `health`);
 3. write buffered metrics and roll up the last minutes (retention included);
 4. evaluate the alert rules (server down, error rate, authentication failures, flap summaries);
-5. deliver the outbox; with time left, continue the keepalive pass if one is due.
+5. with time left, continue the keepalive pass if one is due; then deliver the outbox.
 Each step is independent: one failing is reported and the others still run. The whole run stays
 inside `CRON_BUDGET_SECONDS` (45 s by default; the function's limit is 60 s).
 """
@@ -63,9 +63,9 @@ def run() -> dict[str, Any]:
     report["numbers"] = step("probe_numbers", lambda: probe_numbers(started + s.cron_budget_seconds * PROBE_SHARE))
     report["metrics"] = step("rollup", lambda: {"flushed": recorder.flush(), **db.call("monitor_rollup")})
     report["alerts"] = step("evaluate", lambda: db.call("monitor_evaluate", p_settings=settings_for_sql()))
+    if time.monotonic() < deadline - 15:
+        report["keepalive"] = step("keepalive", lambda: keepalive.run(deadline - 10, deliver=False))
+    # Once per run, last: a message that fails now is retried by the next run, not by this one.
     report["delivered"] = step("deliver", lambda: outbox.deliver(deadline))
-    if time.monotonic() < deadline - 10:
-        report["keepalive"] = step("keepalive", lambda: keepalive.run(deadline - 5, deliver=False))
-        report["delivered_after_keepalive"] = step("deliver", lambda: outbox.deliver(deadline))
     report["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
     return report

@@ -338,7 +338,7 @@ $$;
 -- 5. The health cron's batch of numbers -------------------------------------------------------------
 -- The next `p_limit` live numbers after the cursor (wrapping around), with what it takes to call
 -- their provider. The cursor moves now: a run that dies half-way does not stall the rotation.
-create or replace function public.monitor_next_batch(p_name text, p_limit integer, p_statuses text[] default null,
+create or replace function public.monitor_next_batch(p_name text, p_limit integer, p_statuses jsonb default null,
                                                      p_due_before timestamptz default null)
 returns jsonb language plpgsql set search_path = ''
 as $$
@@ -353,7 +353,7 @@ begin
     select n.id from public.numbers n left join private.number_monitor m on m.number_id = n.id
      where n.deleted_at is null and n.provider_instance_id is not null
        and n.status not in ('pending', 'deleted')
-       and (p_statuses is null or n.status = any (p_statuses))
+       and (p_statuses is null or p_statuses ? n.status)
        and (p_due_before is null or m.keepalive_at is null or m.keepalive_at < p_due_before)
        and (v_after is null or n.id > v_after)
      order by n.id limit greatest(1, least(p_limit, 2000))
@@ -791,7 +791,7 @@ select private.backend_only(
   'public.record_webhook_auth_failure(text, text, text)',
   'public.record_probe(text, boolean, double precision, text, text)',
   'public.probe_version(text)',
-  'public.monitor_next_batch(text, integer, text[], timestamptz)',
+  'public.monitor_next_batch(text, integer, jsonb, timestamptz)',
   'public.monitor_record_states(jsonb)',
   'public.keepalive_record(jsonb)',
   'public.monitor_rollup(timestamptz)',
