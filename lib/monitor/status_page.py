@@ -14,7 +14,7 @@ from typing import Any
 
 from lib.monitor import metrics
 
-COLORS = {"evolution": "#2563eb", "green-api": "#16a34a", "p95": "#dc2626"}
+COLORS = {"evolution": "#2563eb", "green-api": "#16a34a"}
 STATUSES = ("active", "connecting", "qr", "pending", "disconnected", "logged_out", "blocked")
 W, H, PAD_L, PAD_B, PAD_T, PAD_R = 560, 180, 48, 24, 12, 12
 
@@ -54,8 +54,8 @@ def chart(title: str, series: dict[str, list[tuple[float, float]]], unit: str, t
         parts.append(f'<text x="{x:.1f}" y="{H - 6}" class="ax" text-anchor="middle">{text}</text>')
     legend_x = PAD_L + 6
     for name, pts in series.items():
-        color = COLORS.get(name.split(" ")[-1], COLORS.get(name.split(" ")[0], "#6b7280"))
-        dash = ' stroke-dasharray="4 3"' if name.endswith("p95") else ""
+        color = COLORS.get(name.split(" ")[0], "#6b7280")  # one colour per provider; dashed: p95, sent
+        dash = ' stroke-dasharray="4 3"' if name.endswith(("p95", "sent")) else ""
         if len(pts) == 1:
             parts.append(f'<circle cx="{xy(*pts[0]).split(",")[0]}" cy="{xy(*pts[0]).split(",")[1]}" r="3" '
                          f'fill="{color}"><title>{escape(name)}: {_num(pts[0][1])} {escape(unit)}</title></circle>')
