@@ -1,5 +1,5 @@
 # The two commands: `make dev` (run locally) and `make test` (the whole suite). See README.md.
-.PHONY: dev test venv lint openapi bench tools
+.PHONY: dev test venv lint openapi bench tools vercel-tools
 
 venv:
 	@scripts/bootstrap.sh
@@ -10,7 +10,11 @@ tools:
 dev: venv
 	.venv/bin/python -m lib.dev serve
 
-test: venv tools
+# The pinned Vercel CLI and the bundle's wheels, so the suite can run `vercel build` offline.
+vercel-tools: venv
+	@tools/vercel/setup.sh
+
+test: venv tools vercel-tools
 	.venv/bin/python -m pytest
 
 lint: venv

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,33 @@ def test_a_function_loads_nothing_it_must_not(route):
     assert not forbidden, forbidden
 
 
-def test_vercel_excludes_what_functions_do_not_need():
-    config = json.loads((ROOT / "vercel.json").read_text())
-    exclude = config["functions"]["api/**/*.py"]["excludeFiles"]
-    for path in ("tests/**", "supabase/**", "lib/dev/**", "lib/sim/**", "deploy/**", "docs/**"):
+def uploaded(paths: list[str]) -> set[str]:
+    """Which of these paths `vercel deploy` uploads: .vercelignore has gitignore semantics, so git's own
+    matcher decides (in an empty repository, so that only .vercelignore applies)."""
+    with tempfile.TemporaryDirectory() as empty:
+        subprocess.run(["git", "init", "-q", empty], check=True)
+        out = subprocess.run(["git", "-c", f"core.excludesFile={ROOT / '.vercelignore'}", "check-ignore", "--no-index",
+                              "--verbose", "--non-matching", "--stdin"], cwd=empty, input="\n".join(paths),
+                             capture_output=True, text=True).stdout
+    kept = set()
+    for line in out.splitlines():
+        source, path = line.split("\t", 1)
+        pattern = source.split(":", 2)[2] if source.count(":") >= 2 else ""
+        if not pattern or pattern.startswith("!"):
+            kept.add(path)
+    return kept
+
+
+def test_vercelignore_uploads_only_what_the_deployment_is_built_from():
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    files += ["tests/x.py", "lib/dev/x.py", "lib/sim/x.py", "supabase/seed.sql", "openapi.json", "tools/vercel/x"]
+    wanted = {f for f in files if f.startswith(("api/", "lib/", "public/")) and not f.startswith(("lib/dev/", "lib/sim/"))}
+    wanted |= {f for f in ("requirements.txt", ".python-version", "vercel.json") if f in files}
+    assert uploaded(files) == wanted
+
+
+def test_functions_exclude_everything_but_their_code():
+    exclude = json.loads((ROOT / "vercel.json").read_text())["functions"]["api/**/*.py"]["excludeFiles"]
+    for path in ("tests/**", "supabase/**", "lib/dev/**", "lib/sim/**", "deploy/**", "docs/**", "tools/**", "public/**"):
         assert path in exclude
-    ignore = (ROOT / ".vercelignore").read_text().split()
-    assert {"/tests", "/lib/dev", "/lib/sim", "/deploy"} <= set(ignore)

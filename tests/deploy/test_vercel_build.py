@@ -1,0 +1,151 @@
+"""The deployment as Vercel builds it: the real CLI's `vercel build` (pinned in tools/vercel/), offline,
+on a clean copy of the repository. What is served, which functions exist, what is inside them, how the
+`[id]` routes reach a handler, and how a built function behaves under Vercel's own Python runtime."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib.dev.server import discover
+from tests.deploy import vercel_build as vb
+
+LAMBDA_LIMIT = 250 * 1024 * 1024  # bytes, uncompressed (AWS Lambda; Vercel's Python functions)
+NOT_IN_A_FUNCTION = ("tests/", "lib/dev/", "lib/sim/", "bench/", "supabase/", "deploy/", "docs/", "scripts/",
+                     "tools/", "public/", ".ci/", ".data/")
+NOT_IN_A_FUNCTION_FILES = {"Makefile", "requirements-dev.txt", "pytest.ini", "ruff.toml", "openapi.json",
+                           ".vercelignore", "README.md"}
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> vb.Build:
+    result = vb.build(tmp_path_factory.mktemp("vercel") / "repo")
+    print(f"\nvercel build (offline, CLI {cli_version()}): {result.seconds:.1f} s")
+    return result
+
+
+def cli_version() -> str:
+    return json.loads((vb.TOOLS / "node_modules" / "vercel" / "package.json").read_text())["version"]
+
+
+def routes_of(build: vb.Build):
+    return discover(build.workdir / "api")
+
+
+def function_name(route_file: Path, build: vb.Build) -> str:
+    return str(route_file.relative_to(build.workdir).with_suffix(""))
+
+
+def test_the_cli_and_its_lock_are_pinned_exactly():
+    package = json.loads((vb.TOOLS / "package.json").read_text())
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in package["devDependencies"].values()), package
+    lock = json.loads((vb.TOOLS / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/vercel"]["version"] == package["devDependencies"]["vercel"]
+
+
+def test_every_route_file_is_one_python_3_12_function(build):
+    expected = {function_name(r.file, build) for r in routes_of(build)}
+    assert expected, "no routes found"
+    assert set(build.functions) == expected
+    for func in build.functions.values():
+        assert func.config["runtime"] == "python3.12", func.name
+        assert func.config["handler"] == "vc__handler__python.vc_handler"
+
+
+def test_id_segments_are_routed_as_the_id_query_parameter_like_the_local_server(build):
+    rewrites = [r for r in build.config["routes"] if "dest" in r and "?" in r.get("dest", "")]
+    dynamic = [r for r in routes_of(build) if r.params]
+    assert dynamic
+    for route in dynamic:
+        name = function_name(route.file, build)
+        query = "&".join(f"{p}=${i + 1}" for i, p in enumerate(route.params))
+        matching = [r for r in rewrites if r["dest"] == f"/{name}?{query}"]
+        assert len(matching) == 1, (name, rewrites)
+        # The same URL reaches the same file with the same value in Vercel's route and in ours.
+        url = "/" + "/".join("abc-123" if re.fullmatch(r"\[\w+\]", part) else part for part in Path(name).parts)
+        vercel_match = re.match(matching[0]["src"], url)
+        ours = route.pattern.match(url)
+        assert vercel_match and ours, url
+        assert vercel_match.groups()[:len(route.params)] == ours.groups() == ("abc-123",) * len(route.params)
+
+
+def test_only_the_public_folder_is_served(build):
+    public = sorted(str(p.relative_to(build.workdir / "public")) for p in (build.workdir / "public").rglob("*")
+                    if p.is_file())
+    assert public, "public/ must exist: without it Vercel serves every uploaded non-function file"
+    assert build.static_files() == public
+    source = [f for f in build.static_files() if f.endswith((".py", ".txt", ".toml", ".ini", ".sql", ".sh", ".json"))
+              and f != "robots.txt"]
+    assert not source, source
+
+
+def test_the_crons_of_vercel_json_are_in_the_output(build):
+    crons = json.loads((build.workdir / "vercel.json").read_text())["crons"]
+    assert crons and build.config["crons"] == crons
+
+
+def test_each_function_is_under_the_250_mb_limit(build):
+    print()
+    for func in build.functions.values():
+        print(f"  {func.name}: {func.size / 1e6:.1f} MB ({len(func.files)} files)")
+        assert func.size < LAMBDA_LIMIT, func.name
+
+
+def test_no_test_or_dev_file_is_inside_a_function(build):
+    for func in build.functions.values():
+        ours = [f for f in func.files if not f.startswith("_vendor/")]
+        leaked = [f for f in ours if f.startswith(NOT_IN_A_FUNCTION) or f in NOT_IN_A_FUNCTION_FILES]
+        assert not leaked, (func.name, leaked)
+        app = {f for f in ours if f.startswith(("api/", "lib/"))}
+        expected = {str(p.relative_to(build.workdir)) for d in ("api", "lib") for p in (build.workdir / d).rglob("*.py")
+                    if not str(p.relative_to(build.workdir)).startswith(("lib/dev/", "lib/sim/"))}
+        assert app == expected, (func.name, app ^ expected)
+
+
+def test_bytecode_and_cold_import_inside_a_built_function(build, tmp_path):
+    """Figures only: is bytecode precompiled, and what a cold start pays to import the webhook."""
+    func = build.functions["api/v1/webhooks/evolution"]
+    pyc = [f for f in func.files if f.endswith(".pyc")]
+    tree = vb.materialize(func, tmp_path / "fn")
+    as_shipped = (vb.cold_import_ms(func, tree, "api/v1/webhooks/evolution.py"), vb.cold_import_ms(func, tree, "httpx"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", "api", "lib", "_vendor"], cwd=tree,
+                   check=True, capture_output=True, timeout=300)
+    compiled = (vb.cold_import_ms(func, tree, "api/v1/webhooks/evolution.py"), vb.cold_import_ms(func, tree, "httpx"))
+    print(f"\n  .pyc files shipped: {len(pyc)}; function env {func.config.get('environment')}")
+    print(f"  cold import as shipped (no .pyc): webhooks/evolution {as_shipped[0]} ms, bare httpx {as_shipped[1]} ms")
+    print(f"  with bytecode compiled:          webhooks/evolution {compiled[0]} ms, bare httpx {compiled[1]} ms")
+
+
+@pytest.fixture(scope="module")
+def health(build, tmp_path_factory):
+    func = build.functions["api/health"]
+    harness = vb.RuntimeHarness(func, vb.materialize(func, tmp_path_factory.mktemp("health")))
+    yield harness
+    harness.close()
+
+
+def test_a_built_function_answers_under_the_vercel_runtime(health):
+    status, body, _ = health.request("GET", "/api/health", 1)
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+
+
+def test_one_access_log_line_per_request_under_the_vercel_runtime(health):
+    """vercel_runtime combines our handler as `class Handler(BaseHandler, handler)`: its BaseHandler's
+    `log_message` (an Apache-style line on stdout) comes first in the MRO and would override ours."""
+    status, _, lines = health.request("GET", "/api/health", 2)
+    assert status == 200
+    assert len(lines) == 1, lines
+    assert json.loads(lines[0])["message"] == "request"
+
+
+def test_the_setup_script_passes_shellcheck():
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is not installed: `make test` installs it (scripts/ensure-system-tools.sh)"
+    run = subprocess.run([shellcheck, str(vb.TOOLS / "setup.sh")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout
