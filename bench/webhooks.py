@@ -19,7 +19,7 @@ import httpx
 
 from bench._env import Env, percentiles
 from lib import config
-from lib.webhooks.auth import greenapi_token, sign_evolution
+from lib.webhook_auth import greenapi_token, sign_evolution
 
 SECRET = "bench-evolution-webhook-secret-0123456789"
 

@@ -3,7 +3,7 @@
     python docs/cost_calculator.py [--green-api-price 20] [--ops-hours 4] [--hourly-rate 50] ...
 
 Every price is an explicit input with its date and source. The GREEN-API price is NOT confirmed by
-our research (research/greenapi.md §6: "monetary prices were not found"): check the live pricing
+no published source we could read (https://green-api.com/en/docs/about-tariffs/ gives no prices): check the live pricing
 page before deciding. VPS sizes follow one observation: about 79 instances grew one Evolution
 container past 4 GB (evolution-api issue #1419), so we plan ~40 numbers per 4 GB.
 """

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     # Providers
     default_provider: ProviderName = Field("green-api", alias="DEFAULT_PROVIDER")
     evolution_rollout: Rollout = Field("off", alias="EVOLUTION_ROLLOUT")
+    # Tenants' limits: each number may be a paid instance
+    max_numbers_per_user: int = Field(10, alias="MAX_NUMBERS_PER_USER", ge=1, le=10_000)
+    max_number_creates_per_hour: int = Field(20, alias="MAX_NUMBER_CREATES_PER_HOUR", ge=1, le=10_000)
     evolution_api_url: str | None = Field(None, alias="EVOLUTION_API_URL")
     evolution_global_api_key: str | None = Field(None, alias="EVOLUTION_GLOBAL_API_KEY")
     evolution_webhook_secret: str | None = Field(None, alias="EVOLUTION_WEBHOOK_SECRET")
@@ -61,6 +64,55 @@ class Settings(BaseModel):
     vercel_url: str | None = Field(None, alias="VERCEL_URL")
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+    # Operations
+    metrics_token: str | None = Field(None, alias="METRICS_TOKEN")
+    smtp_url: str | None = Field(None, alias="SMTP_URL")
+    alert_email_from: str | None = Field(None, alias="ALERT_EMAIL_FROM")
+    alert_email_to: str | None = Field(None, alias="ALERT_EMAIL_TO")
+    slack_webhook_url: str | None = Field(None, alias="SLACK_WEBHOOK_URL")
+    alert_server_down_after_seconds: int = Field(300, alias="ALERT_SERVER_DOWN_AFTER_SECONDS", ge=0, le=86400)
+    alert_error_rate: float = Field(0.10, alias="ALERT_ERROR_RATE", gt=0, le=1)
+    alert_error_window_seconds: int = Field(300, alias="ALERT_ERROR_WINDOW_SECONDS", ge=60, le=86400)
+    alert_min_calls: int = Field(20, alias="ALERT_MIN_CALLS", ge=1)
+    alert_cooldown_seconds: int = Field(900, alias="ALERT_COOLDOWN_SECONDS", ge=0, le=86400)
+    alert_auth_failures: int = Field(20, alias="ALERT_AUTH_FAILURES", ge=1)
+    alert_auth_window_seconds: int = Field(300, alias="ALERT_AUTH_WINDOW_SECONDS", ge=60, le=86400)
+    health_batch_size: int = Field(500, alias="HEALTH_BATCH_SIZE", ge=1, le=2000)
+    monitor_concurrency: int = Field(16, alias="MONITOR_CONCURRENCY", ge=1, le=64)
+    cron_budget_seconds: float = Field(45.0, alias="CRON_BUDGET_SECONDS", gt=0, le=55)
+    keepalive_interval_days: float = Field(7.0, alias="KEEPALIVE_INTERVAL_DAYS", gt=0, le=30)
+    phone_unseen_warn_days: float = Field(10.0, alias="PHONE_UNSEEN_WARN_DAYS", gt=0, le=14)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("smtp://", "smtps://")):
+            raise ValueError("must be smtp://[user:pass@]host[:port] or smtps://...")
+        return v or None
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _slack_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v or None
+    # Media
+    # Supabase Storage over its S3 protocol (`https://<project>.supabase.co/storage/v1/s3`); moto locally.
+    storage_s3_endpoint: str | None = Field(None, alias="STORAGE_S3_ENDPOINT")
+    storage_s3_region: str = Field("us-east-1", alias="STORAGE_S3_REGION")
+    storage_s3_access_key_id: str | None = Field(None, alias="STORAGE_S3_ACCESS_KEY_ID")
+    storage_s3_secret_access_key: str | None = Field(None, alias="STORAGE_S3_SECRET_ACCESS_KEY")
+    media_bucket: str = Field("media", alias="MEDIA_BUCKET", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    # WhatsApp's own ceiling is 100 MB for most media (GREEN-API refuses larger files, SWE002) and 2 GB for
+    # documents; a function holds the bytes in memory, so 100 MB is the default.
+    media_max_bytes: int = Field(100_000_000, alias="MEDIA_MAX_BYTES", ge=1_000, le=2_000_000_000)
+
+    @field_validator("storage_s3_endpoint")
+    @classmethod
+    def _storage_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/") if v else None
 
     @field_validator("database_url")
     @classmethod

@@ -24,43 +24,51 @@ import time
 from typing import Any, Protocol
 
 from lib import config, errors, log
+from lib.monitor import recorder
 
 _log = log.get("db")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
-# SQLSTATE → error class. Custom WAxxx codes are raised by our own SQL functions.
-_EXACT: dict[str, type[errors.AppError]] = {
-    "WA400": errors.InvalidRequest, "WA403": errors.Forbidden, "WA404": errors.NotFound,
-    "WA409": errors.Conflict, "P0002": errors.NotFound, "23505": errors.Conflict,
-    "23503": errors.NotFound, "23502": errors.InvalidRequest, "23514": errors.InvalidRequest,
-    "22P02": errors.InvalidRequest, "22023": errors.InvalidRequest, "22004": errors.InvalidRequest,
-    "40001": errors.DatabaseUnavailable, "40P01": errors.DatabaseUnavailable,
-    "57014": errors.DatabaseUnavailable,  # statement cancelled by our timeout
-    "42883": errors.ConfigError, "42P01": errors.ConfigError, "PGRST202": errors.ConfigError,
-    "42501": errors.ConfigError,
+# SQLSTATE → (error class, code, our words). Custom WAxxx codes are raised by our own SQL
+# functions with their product code in the HINT and a message written for people; everything else
+# is PostgreSQL's, whose text (constraint names, SQL) never reaches a client: it is logged only.
+_WA: dict[str, type[errors.AppError]] = {
+    "WA400": errors.InvalidRequest, "WA401": errors.Unauthorized, "WA403": errors.Forbidden,
+    "WA404": errors.NotFound, "WA409": errors.Conflict, "WA429": errors.TooManyRequests, "P0002": errors.NotFound,
 }
-_PREFIX: dict[str, type[errors.AppError]] = {
-    "08": errors.DatabaseUnavailable, "53": errors.DatabaseUnavailable, "57": errors.DatabaseUnavailable,
-    "58": errors.DatabaseUnavailable, "22": errors.InvalidRequest, "PGRST0": errors.DatabaseUnavailable,
+_UNAVAILABLE = (errors.DatabaseUnavailable, "database_unavailable", "the database is unavailable; try again shortly")
+_MISSING = (errors.ConfigError, "config_error",
+            "the database is missing a function or a permission; apply the migrations")
+_EXACT: dict[str, tuple[type[errors.AppError], str, str]] = {
+    "23505": (errors.Conflict, "conflict", "this already exists"),
+    "23503": (errors.NotFound, "not_found", "something this refers to does not exist"),
+    "23502": (errors.InvalidRequest, "invalid_value", "a required value is missing"),
+    "23514": (errors.InvalidRequest, "invalid_value", "a value is not allowed here"),
+    "40001": _UNAVAILABLE, "40P01": _UNAVAILABLE,
+    "57014": _UNAVAILABLE,  # statement cancelled by our timeout
+    "42883": _MISSING, "42P01": _MISSING, "PGRST202": _MISSING, "42501": _MISSING,
 }
-_GENERIC = {
-    errors.ConfigError: "the database is missing a function or a permission; apply the migrations",
-    errors.DatabaseUnavailable: "the database is unavailable; try again shortly",
+# By SQLSTATE class (the first two characters), for everything without an exact row.
+_CLASS: dict[str, tuple[type[errors.AppError], str, str]] = {
+    "08": _UNAVAILABLE, "53": _UNAVAILABLE, "57": _UNAVAILABLE, "58": _UNAVAILABLE, "40": _UNAVAILABLE,
+    "55": _UNAVAILABLE,  # object in use / lock not available: transient
+    "22": (errors.InvalidRequest, "invalid_value", "a value in the request is not valid"),
+    "23": (errors.InvalidRequest, "invalid_value", "the request breaks a rule of the data"),
+    "54": (errors.InvalidRequest, "value_too_large", "a value in the request is too large"),
+    "42": _MISSING, "PGRST0": _UNAVAILABLE,  # PGRST0xx: PostgREST cannot reach the database
 }
+_GENERIC = {errors.ConfigError: _MISSING[2], errors.DatabaseUnavailable: _UNAVAILABLE[2]}
 
 
 def map_sqlstate(code: str | None, message: str, hint: str | None = None) -> errors.AppError:
-    """One mapping from a SQLSTATE (or PostgREST code) to our error hierarchy."""
+    """One mapping from a SQLSTATE (or PostgREST code) to our error hierarchy and our own words."""
     code = code or ""
-    cls = _EXACT.get(code) or next((c for p, c in _PREFIX.items() if code.startswith(p)), None)
-    if cls is None:
-        return errors.AppError("the database rejected the operation", code="database_error",
-                               details={"sqlstate": code})
-    if code.startswith("WA") or code == "P0002":
-        return cls(message, code=hint or None)
-    if cls in _GENERIC:
-        return cls(_GENERIC[cls], details={"sqlstate": code})
-    return cls(message, details={"sqlstate": code})
+    if code in _WA:
+        return _WA[code](message, code=hint or None)
+    cls, ours, words = _EXACT.get(code) or _CLASS.get(code[:6] if code.startswith("PGRST") else code[:2]) or (
+        errors.AppError, "database_error", "the database could not carry out the operation; it was logged")
+    _log.warning("database error", extra={"sqlstate": code, "error": message[:500]})
+    return cls(words, code=ours, details={"sqlstate": code})
 
 
 class Transport(Protocol):
@@ -151,20 +159,30 @@ class PostgresTransport:
         raise AssertionError("unreachable")
 
     def _execute(self, query: Any, params: list[Any]) -> Any:
-        with self._pool.connection() as conn:
-            timer = threading.Timer(self._timeout, conn.cancel_safe)
-            timer.daemon = True
-            timer.start()
-            try:
-                self.round_trips += 1
-                row = conn.execute(query, params).fetchone()
-            finally:
-                timer.cancel()
+        # Buffered provider-call metrics ride along in the same statement (lib/monitor/recorder.py).
+        query, params, samples = recorder.piggyback(query, params)
+        try:
+            with self._pool.connection() as conn:
+                timer = threading.Timer(self._timeout, conn.cancel_safe)
+                timer.daemon = True
+                timer.start()
+                try:
+                    self.round_trips += 1
+                    row = conn.execute(query, params).fetchone()
+                finally:
+                    timer.cancel()
+        except BaseException:
+            recorder.restore(samples)
+            raise
         return row[0] if row else None
 
     def _map(self, exc: Exception) -> errors.AppError:
         diag = getattr(exc, "diag", None)
         sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate is None and isinstance(exc, self._psycopg.DataError):
+            # Refused by psycopg before sending (a NUL character in text): the request's fault.
+            return errors.InvalidRequest("the request contains characters that cannot be stored (NUL)",
+                                         code="invalid_characters")
         if sqlstate is None:  # connection-level failure: no SQLSTATE from a server
             return errors.DatabaseUnavailable(_GENERIC[errors.DatabaseUnavailable],
                                               details={"transport": type(exc).__name__})

@@ -8,7 +8,8 @@
     ├── Forbidden                      403  forbidden / provider_not_enabled
     ├── NotFound                       404  not_found / number_not_found / chat_not_found
     ├── MethodNotAllowed               405  method_not_allowed
-    ├── Conflict                       409  conflict / already_connected / idempotency_conflict
+    ├── Conflict                       409  conflict / already_connected / idempotency_key_in_progress
+    ├── TooManyRequests                429  rate_limited (our own limits: numbers added per hour)
     ├── WebhookAuthError               401  webhook_unauthorized
     ├── ConfigError                    500  config_error          (a deployment problem, never a bug)
     ├── DatabaseUnavailable            503  database_unavailable  (transient: the caller may retry)
@@ -87,6 +88,11 @@ class MethodNotAllowed(AppError):
 class Conflict(AppError):
     status = 409
     code = "conflict"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
 
 
 class WebhookAuthError(AppError):

@@ -71,6 +71,9 @@ class ConnectionEvent:
     reason: str | None = None
     phone: str | None = None
     profile_name: str | None = None
+    # Whose clock `timestamp` is: the provider's own stamp, or our receipt time. Connection events
+    # are ordered strictly against earlier ones of the same clock (lib: record_connection).
+    clock: Literal["provider", "receipt"] = "receipt"
     kind: Literal["connection"] = "connection"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -40,14 +41,6 @@ class Request:
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name, default)
 
-    @property
-    def path_id(self) -> str:
-        """The `[id]` segment: Vercel rewrites it into the `id` query parameter."""
-        value = self.query.get("id", "")
-        if not value:
-            raise errors.NotFound("no such resource", code="not_found")
-        return value
-
     def json(self) -> Any:
         ctype = (self.header("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json" and not ctype.endswith("+json"):
@@ -55,15 +48,40 @@ class Request:
         if not self.body:
             raise errors.InvalidRequest("the request body is empty", code="invalid_json")
         try:
-            return json.loads(self.body)
+            data = json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise errors.InvalidRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+        except RecursionError:
+            raise errors.InvalidRequest("the body is nested too deeply", code="invalid_json") from None
+        if _unstorable(data):
+            raise errors.InvalidRequest("the body contains characters that cannot be stored (NUL, or half of a "
+                                        "surrogate pair)", code="invalid_characters")
+        return data
 
     def json_object(self) -> dict[str, Any]:
         data = self.json()
         if not isinstance(data, dict):
             raise errors.InvalidRequest("the body must be a JSON object", code="invalid_json")
         return data
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    """Does any string (or key) hold what PostgreSQL text cannot: NUL or a lone UTF-16 surrogate?"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 @dataclass
@@ -95,7 +113,12 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     # -- dispatch -----------------------------------------------------------------------------
     def _allowed(self) -> list[str]:
-        return [m for m in METHODS if callable(getattr(self, m.lower(), None))]
+        allowed = [m for m in METHODS if callable(getattr(self, m.lower(), None))]
+        return [*allowed, "HEAD"] if "GET" in allowed else allowed
+
+    def _method_fn(self, method: str) -> Callable[[Request], Any] | None:
+        """The route's method; HEAD is GET without the body (HTTP semantics, as on Vercel)."""
+        return getattr(self, "get" if method == "HEAD" else method.lower(), None)
 
     def _dispatch(self, method: str) -> None:
         started = time.perf_counter()
@@ -115,7 +138,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def _run(self, method: str, rid: str) -> Response:
         try:
-            fn: Callable[[Request], Any] | None = getattr(self, method.lower(), None)
+            fn = self._method_fn(method)
             if method == "OPTIONS" and fn is None:
                 return Response(204, None, {"Allow": ", ".join(self._allowed())})
             if fn is None:

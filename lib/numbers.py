@@ -3,6 +3,9 @@ delete. Every function takes the caller's user id; another owner's number is a 4
 
 from __future__ import annotations
 
+import hashlib
+import json
+import string
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,15 +16,13 @@ from lib.errors import (
     AppError,
     Conflict,
     DatabaseUnavailable,
-    InstanceNotFound,
     InvalidRequest,
     NotSupported,
-    NumberDisconnected,
     ProviderError,
 )
 from lib.providers import get_provider
 from lib.providers import provider as provider_named
-from lib.providers.base import ConnectionState, CreateRequest, NumberRef, QrCode
+from lib.providers.base import ConnectionState, CreateRequest, NumberRef, PresetSecrets, QrCode
 from lib.schemas import CreateNumberRequest, public_number
 
 _log = log.get("numbers")
@@ -44,37 +45,69 @@ def list_numbers(owner: str, limit: int, cursor: tuple[str, str] | None) -> dict
     return {"items": items, "has_more": page["has_more"]}
 
 
-def create(owner: str, req: CreateNumberRequest, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+IDEMPOTENCY_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:~+/=")
+
+
+def idempotency_key(value: str | None, required: bool = False) -> str | None:
+    """A client's Idempotency-Key: 1-255 printable characters; absent is allowed unless `required`."""
+    if value is None or value == "":
+        if required:
+            raise InvalidRequest("send an Idempotency-Key header (1-255 characters) so a retry never acts twice",
+                                 code="idempotency_key_required")
+        return None
+    if len(value) > 255 or not set(value) <= IDEMPOTENCY_KEY_CHARS:
+        raise InvalidRequest("Idempotency-Key must be 1-255 characters of letters, digits and -_.:~+/=",
+                             code="invalid_idempotency_key")
+    return value
+
+
+def request_hash(body: Any) -> str:
+    """A fingerprint of a request body: the same Idempotency-Key with another body is refused."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create(owner: str, req: CreateNumberRequest, key: str | None) -> tuple[int, dict[str, Any]]:
+    """Validate everything first (nothing is written for a request that cannot succeed), then
+    record the number with the secrets we choose, then ask the provider; any failure after the
+    row exists abandons it at once."""
     s = config.settings()
+    key = idempotency_key(key)
     name = req.provider or s.default_provider
     prov = provider_named(name)
-    number_id = str(uuid.uuid4())  # chosen here so the instance id can derive from it before the row exists
+    number_id = str(uuid.uuid4())  # chosen here so the instance name and tokens derive from it
+    creds = _credentials(req)
+    draft = CreateRequest(number_id=number_id, label=req.label, phone=req.phone, credentials=creds)
+    prov.check_create(draft)
+    secrets_ = prov.preset_secrets(draft)
     row = db.call("begin_create_number", p_number_id=number_id, p_owner=owner, p_provider=name, p_label=req.label,
-                  p_phone=req.phone, p_rollout=s.evolution_rollout, p_idempotency_key=idempotency_key,
-                  p_planned_instance_id=prov.planned_instance_id(number_id))
-    if row.get("replayed") and row.get("status") != "pending":
+                  p_phone=req.phone, p_rollout=s.evolution_rollout, p_idempotency_key=key,
+                  p_planned_instance_id=prov.planned_instance_id(number_id), p_request_hash=request_hash(req),
+                  p_api_token=secrets_.api_token, p_webhook_token=secrets_.webhook_token,
+                  p_max_live=s.max_numbers_per_user, p_max_per_hour=s.max_number_creates_per_hour)
+    if row["replayed"] and not row["resume"]:
         return 200, public_number(row)
-    creds = None
-    if req.green_api:
-        for url in (req.green_api.api_url, req.green_api.media_url):
-            _check_green_api_host(url)
-        creds = {"idInstance": req.green_api.id_instance, "apiTokenInstance": req.green_api.api_token_instance,
-                 "apiUrl": str(req.green_api.api_url).rstrip("/") if req.green_api.api_url else None,
-                 "mediaUrl": str(req.green_api.media_url).rstrip("/") if req.green_api.media_url else None}
-        log.register_secret(req.green_api.api_token_instance)
+    if row["resume"]:  # an earlier attempt died mid-way: finish it, with the same instance and token
+        log.register_secret(row.get("api_token"))
+        secrets_ = PresetSecrets(row.get("api_token") or secrets_.api_token, secrets_.webhook_token)
+    draft = CreateRequest(number_id=row["id"], label=req.label, phone=req.phone, credentials=creds,
+                          api_token=secrets_.api_token)
     try:
-        info = prov.create_instance(CreateRequest(number_id=row["id"], label=req.label, phone=req.phone,
-                                                  credentials=creds))
-    except AppError as exc:
-        # Nothing usable was made; an instance that did get created is named after this id and
-        # the sync job removes it.
-        db.call("abandon_number", p_number_id=row["id"], p_reason=f"{exc.code}: {exc.message}"[:300])
+        info = prov.create_instance(draft)
+    except BaseException as exc:
+        # Nothing usable was made; an instance that did get created is named after this id and the
+        # sync job removes it.
+        reason = f"{exc.code}: {exc.message}" if isinstance(exc, AppError) else "internal error"
+        db.call("abandon_number", p_number_id=row["id"], p_reason=reason[:300])
         raise
     qr, state = info.qr, info.state or ConnectionState("pending", "created")
     ref = NumberRef(row["id"], name, info.provider_instance_id, {**info.instance_data, "managed": info.managed},
                     info.api_token, info.webhook_token)
     if qr is None and state.status != "active":
         qr, state = _try_connect(prov, ref, req.phone, state)
+    if qr is None and state.status in ("disconnected", "pending") and name == "evolution":
+        # Evolution answers `close` between its connection attempts; the QR follows by webhook.
+        state = ConnectionState("connecting", state.raw_state, None, "the QR code is not ready yet")
     status = "qr" if qr is not None and state.status != "active" else state.status
     try:
         number = db.call(
@@ -86,28 +119,51 @@ def create(owner: str, req: CreateNumberRequest, idempotency_key: str | None) ->
             p_qr_code=qr.data_url if qr else None, p_pairing_code=qr.pairing_code if qr else None,
             p_qr_expires_at=qr.expires_at if qr else None)
     except DatabaseUnavailable:
-        _log.error("provider instance created but not recorded; the sync job will reconcile it",
+        _log.error("provider instance created but not recorded; a retry with the same Idempotency-Key, or "
+                   "the sync job, will reconcile it",
                    extra={"number_id": row["id"], "provider": name, "instance": info.provider_instance_id})
         raise
     return 201, public_number(number)
 
 
+def _credentials(req: CreateNumberRequest) -> dict[str, Any] | None:
+    if not req.green_api:
+        return None
+    g = req.green_api
+    for url in (g.api_url, g.media_url):
+        check_green_api_url(url)
+    log.register_secret(g.api_token_instance)
+    return {"idInstance": g.id_instance, "apiTokenInstance": g.api_token_instance,
+            "apiUrl": str(g.api_url).rstrip("/") if g.api_url else None,
+            "mediaUrl": str(g.media_url).rstrip("/") if g.media_url else None}
+
+
 GREEN_API_DOMAINS = ("green-api.com", "greenapi.com")
 
 
-def _check_green_api_host(url: Any) -> None:
-    """A user-supplied GREEN-API host must be GREEN-API's (or the configured one): we send the
-    instance token there, and we must not be made to call arbitrary addresses (SSRF)."""
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def check_green_api_url(url: Any) -> None:
+    """A user-supplied GREEN-API host: exactly a configured GREEN-API URL (scheme, host and port),
+    or https on the default port of GREEN-API's own domains. We send the instance token there: we
+    must not be made to call any other address or port (SSRF, and a port-scan oracle)."""
     if url is None:
         return
-    host = (url.host or "").lower()
-    configured = {(urlsplit(u).hostname or "").lower() for u in (config.settings().green_api_url,
-                                                                  config.settings().green_api_media_url)}
-    if host in configured or (url.scheme == "https" and any(host == d or host.endswith("." + d)
-                                                            for d in GREEN_API_DOMAINS)):
+    raw = str(url)
+    scheme, host, port = _origin(raw)
+    s = config.settings()
+    configured = {_origin(u) for u in (s.green_api_url, s.green_api_media_url)}
+    own_domain = any(host == d or host.endswith("." + d) for d in GREEN_API_DOMAINS)
+    path_ok = urlsplit(raw).path in ("", "/") and not urlsplit(raw).query and "@" not in urlsplit(raw).netloc
+    if path_ok and ((scheme, host, port) in configured or (scheme == "https" and port == 443 and own_domain)):
         return
-    raise InvalidRequest("api_url and media_url must be your instance's GREEN-API hosts (https://....green-api.com "
-                         "or ....greenapi.com), as shown in the GREEN-API console", code="invalid_green_api_host")
+    raise InvalidRequest("api_url and media_url must be your instance's GREEN-API hosts as shown in the GREEN-API "
+                         "console (https://NNNN.api.greenapi.com), with no port or path",
+                         code="invalid_green_api_host")
 
 
 def _try_connect(prov, ref: NumberRef, phone: str | None,
@@ -156,6 +212,7 @@ def _record(number_id: str, state: ConnectionState) -> None:
 
 
 def reconnect(owner: str, number_id: str, phone: str | None = None) -> dict[str, Any]:
+    """An explicit action of the user: the only way (with a scan) out of `logged_out` and `blocked`."""
     row = db.call("number_for_provider", p_owner=owner, p_number_id=number_id)
     if not row.get("provider_instance_id"):
         raise InvalidRequest("this number was never fully created; delete it and add it again",
@@ -163,13 +220,15 @@ def reconnect(owner: str, number_id: str, phone: str | None = None) -> dict[str,
     ref = _ref(row)
     prov = get_provider(ref)
     state = prov.connection_state(ref)
-    _record(number_id, state)  # the live state wins over what webhooks last told us
     if state.status == "active":
+        # Only a live `open` is recorded here: Evolution answers `close` between the attempts of its
+        # reconnect loop while its webhooks say `connecting`, and recording both made the status flap.
+        _record(number_id, state)
         raise Conflict("this number is connected; nothing to reconnect", code="already_connected")
     result = prov.connect(ref, phone)
     if isinstance(result, ConnectionState):
-        _record(number_id, result)
         if result.status == "active":
+            _record(number_id, result)
             raise Conflict("this number is connected; nothing to reconnect", code="already_connected")
         return public_number(db.call("get_number", p_owner=owner, p_number_id=number_id))
     return public_number(db.call("save_qr", p_number_id=number_id, p_qr_code=result.data_url,
@@ -186,16 +245,5 @@ def delete(owner: str, number_id: str) -> dict[str, Any]:
         return public_number(db.call("delete_number", p_owner=owner, p_number_id=number_id))
     if row.get("provider_instance_id"):
         ref = _ref(row)
-        prov = get_provider(ref)
-        _tolerate(prov.logout, ref)
-        if row.get("managed_instance"):
-            _tolerate(prov.delete, ref)
+        get_provider(ref).teardown(ref)
     return public_number(db.call("delete_number", p_owner=owner, p_number_id=number_id))
-
-
-def _tolerate(step, ref: NumberRef) -> None:
-    """Teardown steps already done (or impossible) are not failures; an unreachable provider is."""
-    try:
-        step(ref)
-    except (InstanceNotFound, NumberDisconnected, NotSupported) as exc:
-        _log.info("teardown step skipped", extra={"number_id": ref.number_id, "code": exc.code})

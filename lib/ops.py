@@ -6,7 +6,8 @@
 Re-applies dead letters (webhooks we authenticated but could not apply: a number unknown at the
 time, an event our code could not read) through the same normalize-and-ingest path as live
 webhooks. Replaying is idempotent: anything already applied is recognised by its unique key.
-A letter that still cannot be applied stays, with its attempt count and last error.
+A letter that still cannot be applied waits longer each time (1, 2, 4 … minutes, at most a day)
+and after 8 attempts ends `failed`, with its last error: letters never starve each other.
 Uses the same configuration as the functions (DATABASE_URL or SUPABASE_URL + key).
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from lib import db, log
 from lib.errors import AppError
-from lib.webhooks.receive import Unprocessable, apply
+from lib.webhooks.ingest import Unprocessable, apply
 
 _log = log.get("ops")
 
@@ -28,7 +29,8 @@ def replay_dead_letters(limit: int = 100, reason: str | None = None) -> dict[str
     for letter in db.call("dead_letters_due", p_limit=limit, p_reason=reason):
         outcome, error = _replay_one(letter)
         counts[outcome] += 1
-        db.call("finish_dead_letter", p_id=letter["id"], p_replayed=outcome == "replayed", p_error=error)
+        db.call("finish_dead_letter", p_id=letter["id"], p_replayed=outcome == "replayed", p_error=error,
+                p_final=outcome == "not_replayable")
     return counts
 
 
@@ -63,7 +65,7 @@ def _replay_one(letter: dict[str, Any]) -> tuple[str, str | None]:
         return "still_failing", f"{exc.reason}: {exc.error or ''}".strip(": ")
     except AppError as exc:
         return "still_failing", f"{exc.code}: {exc.message}"
-    if result.get("result") in ("ok", "ignored"):
+    if result.get("result") in ("ok", "ignored", "dropped"):
         return "replayed", None
     return "still_failing", str(result.get("reason") or result.get("result"))
 

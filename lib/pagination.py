@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from lib.errors import InvalidRequest, NotFound
@@ -24,11 +25,14 @@ def cursor_from_query(query: dict[str, str]) -> tuple[int, tuple[str, str] | Non
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise InvalidRequest("limit must be a whole number from 1 to 100", code="invalid_limit")
     cursor = None
-    if query.get("cursor"):
+    raw = query.get("cursor")
+    if raw:
         try:
-            data = json.loads(base64.urlsafe_b64decode(query["cursor"] + "=" * (-len(query["cursor"]) % 4)))
-            cursor = (str(data["t"]), str(uuid.UUID(data["i"])))
-        except (ValueError, KeyError, TypeError):
+            if len(raw) > 200:
+                raise ValueError("too long")
+            data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+            cursor = (datetime.fromisoformat(str(data["t"])).isoformat(), str(uuid.UUID(str(data["i"]))))
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise InvalidRequest("cursor is not one this API gave out", code="invalid_cursor") from None
     return int(raw_limit), cursor
 

@@ -10,10 +10,14 @@ Retry rules (tenacity, exponential backoff with jitter, bounded by attempts and 
   which alone can tell from the body whether a send happened (Evolution's "Connection Closed"
   means it did not); when it cannot tell, it raises `OutcomeUnknown`.
 
-The circuit breaker is per provider base URL (scheme://host:port): after `threshold` consecutive
-failures (transport errors or 5xx) it opens and calls fail fast with `ProviderUnavailable`
-without touching the network; after `cooldown` seconds one trial call is let through
-(half-open): success closes it, failure opens it again. Thread-safe.
+The circuit breaker is per provider server (scheme://host:port), shared by every number on it, so
+it counts only what means the *server* is sick: transport errors, timeouts, 502/503/504 and the
+answers the provider's client classifies as a server failure (`Call.server_failure`). An error
+about one instance or one request (Evolution's 500 "Connection Closed" for a disconnected number)
+never opens it for the others. After `threshold` consecutive failures it opens and calls fail fast
+with `ProviderUnavailable` without touching the network; after `cooldown` seconds one trial call
+is let through (half-open): success closes it, failure opens it again, and a trial that ends any
+other way (an unexpected exception) releases its place. Thread-safe.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity.wait import wait_exponential_jitter
 
 from lib import errors, log
+from lib.monitor import recorder
 
 _log = log.get("provider")
 
@@ -60,16 +65,21 @@ class Breaker:
             return "closed"
         return "half_open" if self._clock() - self._opened_at >= self.cooldown else "open"
 
-    def allow(self) -> bool:
-        """May a call go out now? In half-open state only one trial call at a time."""
+    def allow(self) -> str | None:
+        """May a call go out now? "call", "trial" (half-open: one at a time), or None."""
         with self._lock:
             state = self._state()
             if state == "closed":
-                return True
+                return "call"
             if state == "half_open" and not self._trial_in_flight:
                 self._trial_in_flight = True
-                return True
-            return False
+                return "trial"
+            return None
+
+    def release(self) -> None:
+        """A trial call ended without a verdict (an unexpected exception): let another one try."""
+        with self._lock:
+            self._trial_in_flight = False
 
     def success(self) -> None:
         with self._lock:
@@ -117,6 +127,8 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] | None = None
     idempotent: bool = True
+    # Does this answer mean the provider's server is sick? (None: 502, 503, 504.)
+    server_failure: Callable[[httpx.Response], bool] | None = None
     max_attempts: int = 3
     budget: float = 25.0  # seconds for all attempts and waits, well inside the 60 s function limit
 
@@ -161,46 +173,16 @@ def send(client: httpx.Client, call: Call, breaker: Breaker | None = None) -> ht
     def attempt() -> httpx.Response:
         nonlocal attempt_no
         attempt_no += 1
-        if not breaker.allow():
+        admitted = breaker.allow()
+        if admitted is None:
             _emit(call, attempt_no, None, 0.0, "circuit_open")
             raise errors.ProviderUnavailable(f"{call.provider} is failing; calls are paused for a moment",
                                              provider=call.provider)
-        t0 = time.monotonic()
         try:
-            resp = client.request(call.method, call.url, json=call.json, headers=call.headers, params=call.params)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            breaker.failure()
-            _emit(call, attempt_no, None, t0, type(exc).__name__)
-            raise _Retry(errors.ProviderUnavailable(f"{call.provider} could not be reached",
-                                                    provider=call.provider)) from None
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            breaker.failure()
-            _emit(call, attempt_no, None, t0, type(exc).__name__)
-            if call.idempotent:
-                raise _Retry(errors.ProviderUnavailable(f"{call.provider} did not answer in time",
-                                                        provider=call.provider)) from None
-            raise errors.OutcomeUnknown(
-                f"{call.provider} did not confirm the request; it may or may not have been carried out — "
-                "check the chat before trying again", provider=call.provider) from None
-        _emit(call, attempt_no, resp.status_code, t0, None)
-        status = resp.status_code
-        if status >= 500:
-            breaker.failure()
-        else:
-            breaker.success()
-        if status in RETRY_STATUSES_ALWAYS or (call.idempotent and status in RETRY_STATUSES_IDEMPOTENT):
-            ra = retry_after_seconds(resp.headers.get("Retry-After")) if status == 429 else None
-            remaining = call.budget - (time.monotonic() - started)
-            if ra is not None and ra > remaining:
-                return resp  # waiting would overrun the budget: let the caller report rate_limited
-            raise _Retry(errors.ProviderUnavailable(f"{call.provider} answered {status}", provider=call.provider,
-                                                    http_status=status), resp, ra)
-        if not call.idempotent and status in RETRY_STATUSES_IDEMPOTENT:
-            # A gateway error: the provider behind it may have carried the request out.
-            raise errors.OutcomeUnknown(
-                f"{call.provider} failed after receiving the request ({status}); it may or may not have been "
-                "carried out — check the chat before trying again", provider=call.provider, http_status=status)
-        return resp  # including 500: only the provider's client can tell from the body whether it was sent
+            return _attempt(client, call, breaker, attempt_no, started)
+        finally:
+            if admitted == "trial":
+                breaker.release()  # no-op after success()/failure(); frees the place otherwise
 
     retrying = Retrying(stop=stop_after_attempt(call.max_attempts) | stop_before_delay(call.budget),
                         wait=_wait, retry=retry_if_exception_type(_Retry), reraise=True, sleep=time.sleep)
@@ -212,8 +194,54 @@ def send(client: httpx.Client, call: Call, breaker: Breaker | None = None) -> ht
         raise final.error from None
 
 
+def _sick(call: Call, resp: httpx.Response) -> bool:
+    if resp.status_code in (502, 503, 504):
+        return True
+    return bool(call.server_failure and resp.status_code >= 500 and call.server_failure(resp))
+
+
+def _attempt(client: httpx.Client, call: Call, breaker: Breaker, attempt_no: int, started: float) -> httpx.Response:
+    t0 = time.monotonic()
+    try:
+        resp = client.request(call.method, call.url, json=call.json, headers=call.headers, params=call.params)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        breaker.failure()
+        _emit(call, attempt_no, None, t0, type(exc).__name__)
+        raise _Retry(errors.ProviderUnavailable(f"{call.provider} could not be reached",
+                                                provider=call.provider)) from None
+    except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        breaker.failure()
+        _emit(call, attempt_no, None, t0, type(exc).__name__)
+        if call.idempotent:
+            raise _Retry(errors.ProviderUnavailable(f"{call.provider} did not answer in time",
+                                                    provider=call.provider)) from None
+        raise errors.OutcomeUnknown(
+            f"{call.provider} did not confirm the request; it may or may not have been carried out — "
+            "check the chat before trying again", provider=call.provider) from None
+    _emit(call, attempt_no, resp.status_code, t0, None)
+    status = resp.status_code
+    if _sick(call, resp):
+        breaker.failure()
+    else:
+        breaker.success()
+    if status in RETRY_STATUSES_ALWAYS or (call.idempotent and status in RETRY_STATUSES_IDEMPOTENT):
+        ra = retry_after_seconds(resp.headers.get("Retry-After")) if status == 429 else None
+        remaining = call.budget - (time.monotonic() - started)
+        if ra is not None and ra > remaining:
+            return resp  # waiting would overrun the budget: let the caller report rate_limited
+        raise _Retry(errors.ProviderUnavailable(f"{call.provider} answered {status}", provider=call.provider,
+                                                http_status=status), resp, ra)
+    if not call.idempotent and status in RETRY_STATUSES_IDEMPOTENT:
+        # A gateway error: the provider behind it may have carried the request out.
+        raise errors.OutcomeUnknown(
+            f"{call.provider} failed after receiving the request ({status}); it may or may not have been "
+            "carried out — check the chat before trying again", provider=call.provider, http_status=status)
+    return resp  # including 500: only the provider's client can tell from the body whether it was sent
+
+
 def _emit(call: Call, attempt: int, status: int | None, t0: float, error: str | None) -> None:
     latency = round((time.monotonic() - t0) * 1000, 2) if t0 else 0.0
+    recorder.record_call(call.provider, call.operation, status, latency, error)  # in memory; no I/O
     _log.info("provider call", extra={
-        "provider": call.provider, "operation": call.operation, "instance": call.instance,
-        "http_status": status, "attempt": attempt, "latency_ms": latency, "error": error})
+    "provider": call.provider, "operation": call.operation, "instance": call.instance,
+    "http_status": status, "attempt": attempt, "latency_ms": latency, "error": error})

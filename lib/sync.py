@@ -1,12 +1,15 @@
 """The sync job (Vercel Cron → /api/cron/sync): repairs what a crash or an outage left behind.
 
-1. dead letters for a number unknown at the time are replayed (the number may exist now);
-2. numbers whose creation never finished (pending, no secrets stored, older than 15 min) are
-   abandoned, and their provider instance, if one was made, is deleted;
-3. Evolution instances named like ours (`inbox-<number id>`) with no live number are deleted —
-   the orphans of a create whose answer was lost;
+1. dead letters for a number unknown at the time are replayed (the number may exist now), with
+   back-off and a bounded number of attempts;
+2. numbers whose creation never finished (the create's lease long expired) are abandoned, and
+   their provider instance, if one was made, is deleted;
+3. instances we created (named `inbox-<number id>`, lib.providers.naming) whose number is gone are
+   deleted — the orphans of a create whose answer was lost — on every provider that can list them
+   (Evolution by instance name, GREEN-API by the partner instance's `name`);
 4. each provider's view of instance states is compared with ours; a disagreement is recorded as
-   a connection report (source `sync`), so status and alerts follow the provider.
+   a provider event (source `sync`), so status and alerts follow the provider;
+5. sends the provider never confirmed become `unknown` after a while, never `pending` forever.
 Every step is idempotent and independent: one failing does not stop the others.
 """
 
@@ -22,12 +25,14 @@ from lib.providers.base import NumberRef
 
 _log = log.get("sync")
 STALE_AFTER_SECONDS = 15 * 60
-OWNED_PREFIX = "inbox-"
+UNCONFIRMED_SEND_SECONDS = 15 * 60
 
 
 def run() -> dict[str, Any]:
     report: dict[str, Any] = {}
     report["dead_letters"] = _step(lambda: ops.replay_dead_letters(limit=50, reason="unknown_number"))
+    report["sends_marked_unknown"] = _step(
+        lambda: db.call("resolve_stale_sends", p_older_than_seconds=UNCONFIRMED_SEND_SECONDS))
     for name in names():  # a provider that is not configured reports config_error and is skipped
         report[name] = {"abandoned": _step(lambda n=name: _abandon_stale(n)),
                         "orphans_deleted": _step(lambda n=name: _delete_orphans(n)),
@@ -49,8 +54,9 @@ def _abandon_stale(name: str) -> int:
     prov = provider(name)
     count = 0
     for n in db.call("stale_pending_numbers", p_provider=name, p_older_than_seconds=STALE_AFTER_SECONDS):
-        if n.get("provider_instance_id"):
-            ref = NumberRef(n["id"], name, n["provider_instance_id"], n.get("instance_data") or {}, n.get("api_token"))
+        if n.get("provider_instance_id") and n.get("managed_instance"):
+            ref = NumberRef(n["id"], name, n["provider_instance_id"], {**(n.get("instance_data") or {}),
+                                                                        "managed": True}, n.get("api_token"))
             try:
                 prov.delete(ref)
             except (InstanceNotFound, NotSupported):
@@ -62,17 +68,16 @@ def _abandon_stale(name: str) -> int:
 
 def _delete_orphans(name: str) -> int:
     prov = provider(name)
-    ours = [i for i in prov.list_instances() if i.provider_instance_id.startswith(OWNED_PREFIX)]
+    ours = [i for i in prov.list_instances() if i.number_id]
     if not ours:
         return 0
-    live = set(db.call("live_instance_ids", p_provider=name, p_instance_ids=[i.provider_instance_id for i in ours]))
+    live = set(db.call("live_number_ids", p_number_ids=[i.number_id for i in ours]))
     count = 0
     for inst in ours:
-        if inst.provider_instance_id in live:
+        if inst.number_id in live:
             continue
-        number_id = inst.provider_instance_id.removeprefix(OWNED_PREFIX)
         try:
-            prov.delete(NumberRef(number_id, name, inst.provider_instance_id, {"managed": True}, None))
+            prov.delete(NumberRef(inst.number_id, name, inst.provider_instance_id, {"managed": True}, None))
             count += 1
         except InstanceNotFound:
             pass

@@ -16,8 +16,10 @@ def test_every_error_class_has_a_distinct_code():
     for c in CLASSES:
         by_code.setdefault(c.code, []).append(c.__name__)
     shared = {code: names for code, names in by_code.items() if len(names) > 1}
-    # one deliberate alias: a provider refusing our request is the caller's invalid request too (422 vs 400)
-    assert shared == {"invalid_request": ["InvalidRequest", "ProviderRejected"]}
+    # deliberate aliases: a provider refusing our request is the caller's invalid request too (422 vs 400);
+    # our own rate limit and a provider's are both `rate_limited` (429) for the client
+    assert {k: sorted(v) for k, v in shared.items()} == {"invalid_request": ["InvalidRequest", "ProviderRejected"],
+                                                         "rate_limited": ["RateLimited", "TooManyRequests"]}
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)

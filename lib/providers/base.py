@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from lib.errors import NotSupported
+from lib.errors import InstanceNotFound, NotSupported, NumberDisconnected
 from lib.events import Event, NumberStatus
 
-MediaKind = Literal["image", "video", "audio", "document"]
+MediaKind = Literal["image", "video", "audio", "voice", "document"]  # voice: sent as a voice note (ptt)
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,16 @@ class InstanceSummary:
     provider_instance_id: str
     state: ConnectionState | None
     name: str | None = None
+    number_id: str | None = None  # the number it was created for, when we created it (its name says)
+
+
+@dataclass(frozen=True)
+class PresetSecrets:
+    """Secrets we choose (or are given) before the provider is called, stored with the number first
+    so that events the provider sends during creation are recognised."""
+
+    api_token: str | None = field(default=None, repr=False)
+    webhook_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -95,20 +105,29 @@ class CreateRequest:
     phone: str | None = None
     # GREEN-API legacy flow: the user's own instance (idInstance, apiTokenInstance, apiUrl, mediaUrl).
     credentials: Mapping[str, Any] | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)  # the token we chose (PresetSecrets)
 
 
 @dataclass(frozen=True)
 class WebhookIdentity:
     """What authentication established about a webhook before its body was parsed."""
 
-    provider: str
-    number_id: str | None = None  # known up front (a GREEN-API token names its number)
+    number_id: str | None = None  # known up front: the credentials name and prove their number
+    apikey_required: bool = False  # a credential shared by every number: the body's apikey must match
 
 
 class Provider(ABC):
     name: ClassVar[str]
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def check_create(self, req: CreateRequest) -> None:
+        """Refuse, before anything is written, a create this provider cannot carry out here."""
+        return None
+
+    def preset_secrets(self, req: CreateRequest) -> PresetSecrets:
+        """The secrets known before the provider is called (stored with the number first)."""
+        return PresetSecrets()
+
     @abstractmethod
     def create_instance(self, req: CreateRequest) -> InstanceInfo:
         """Create (or, for a retried request, find) the instance for our number; idempotent."""
@@ -135,6 +154,21 @@ class Provider(ABC):
     def delete(self, ref: NumberRef) -> None:
         raise NotSupported(f"{self.name} cannot delete instances here", provider=self.name)
 
+    def teardown(self, ref: NumberRef) -> None:
+        """Everything the provider needs when its number is deleted: log out, and delete the
+        instance when we created it. Steps already done (or impossible) are skipped; an
+        unreachable provider raises."""
+        self._skip_done(self.logout, ref)
+        if ref.instance_data.get("managed"):
+            self._skip_done(self.delete, ref)
+
+    @staticmethod
+    def _skip_done(step, ref: NumberRef) -> None:
+        try:
+            step(ref)
+        except (InstanceNotFound, NumberDisconnected, NotSupported):
+            pass
+
     def list_instances(self) -> list[InstanceSummary]:
         raise NotSupported(f"{self.name} cannot list instances", provider=self.name)
 
@@ -156,8 +190,9 @@ class Provider(ABC):
 
     # -- webhooks ------------------------------------------------------------------------------
     @abstractmethod
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookIdentity:
-        """Authenticate raw bytes before parsing; raise WebhookAuthError with a reason."""
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, path_id: str | None = None) -> WebhookIdentity:
+        """Authenticate raw bytes before parsing (`path_id`: the number id in the webhook URL, when
+        the route has one); raise WebhookAuthError with a reason."""
 
     @abstractmethod
     def normalize_webhook(self, payload: Mapping[str, Any]) -> list[Event]:
@@ -166,3 +201,29 @@ class Provider(ABC):
     @abstractmethod
     def webhook_instance(self, payload: Mapping[str, Any]) -> str | None:
         """The provider instance id a parsed webhook claims to come from."""
+
+    # -- media -----------------------------------------------------------------------------------
+    def fetch_media(self, ref: NumberRef, message: MediaMessage) -> MediaBytes:
+        """The bytes of a media message the provider delivered (lib/media persists them)."""
+        raise NotSupported(f"{self.name} cannot fetch media", provider=self.name)
+
+
+@dataclass(frozen=True)
+class MediaMessage:
+    """A stored media message, as `fetch_media` needs it. `url` is what the webhook carried, if any."""
+
+    provider_message_id: str
+    chat_id: str
+    type: str
+    url: str | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    max_bytes: int = 100_000_000
+    provider_marker: str | None = None  # GREEN-API's `{{SWE00x}}` instead of a link
+
+
+@dataclass(frozen=True)
+class MediaBytes:
+    data: bytes = field(repr=False)
+    mime_type: str | None = None
+    file_name: str | None = None

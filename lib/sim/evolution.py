@@ -1,7 +1,15 @@
 """An Evolution API v2.3.6 simulator: same paths, `apikey` rules, status codes and bodies as the
-real server (research/evolution-api.md §1-§4), stateful, and sending webhooks the way Evolution
-does — the instance's webhook headers, with `jwt_key` replaced by `Authorization: Bearer <JWT>`
-(HS256, iat/exp=iat+600, app "evolution", action "webhook") minted once per event.
+real server (EvolutionAPI/evolution-api 2.3.6: src/api/routes, src/api/controllers, src/main.ts),
+stateful, and sending webhooks the way Evolution does — the instance's webhook headers, with
+`jwt_key` replaced by `Authorization: Bearer <JWT>` (HS256, iat/exp=iat+600, app "evolution",
+action "webhook") minted once per event.
+
+Lifecycle as observed on the real 2.3.6 server: create with `qrcode: true` starts the session
+inside the request and delivers `connection.update connecting` webhooks (body `apikey` = the
+instance token) before it answers; while the session cannot reach WhatsApp it reconnects forever,
+emitting `connecting` about twice a second while `connectionState` answers `close` between attempts
+(`reconnect_loop`); logout emits `logout.instance` and `close 401`, then the loop starts again;
+delete emits `remove.instance` after it answers.
 
     python -m lib.sim.evolution --port 8081 --global-key KEY
 """
@@ -19,7 +27,7 @@ from typing import Any
 import segno
 
 from lib.sim.base import Reply, Simulator, serve_until_interrupted
-from lib.webhooks.auth import sign_evolution
+from lib.webhook_auth import sign_evolution
 
 NON_RETRYABLE = (400, 401, 403, 404, 422)  # WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES default
 
@@ -47,12 +55,20 @@ class Instance:
 
 
 class EvolutionSimulator(Simulator):
-    CONTROLS = ("scan", "inject_message", "ack", "disconnect")
+    CONTROLS = ("scan", "inject_message", "ack", "disconnect", "inject_media", "reconnect_loop")
 
-    def __init__(self, global_key: str, host: str = "127.0.0.1", port: int = 0, **kw: Any):
+    def __init__(self, global_key: str, host: str = "127.0.0.1", port: int = 0, create_events: int = 3, **kw: Any):
         super().__init__(host, port, non_retryable=NON_RETRYABLE, **kw)
         self.global_key = global_key
         self.instances: dict[str, Instance] = {}
+        self.create_events = create_events  # connection.update webhooks delivered before create answers
+
+    def reconnect_loop(self, name: str, events: int = 10) -> None:
+        """The session cannot reach WhatsApp: `connecting` webhooks while the live state says `close`."""
+        inst = self.instances[name]
+        inst.state = "close"
+        for _ in range(events):
+            self._emit(inst, "connection.update", {"instance": name, "state": "connecting", "statusReason": 200})
 
     # -- webhooks ---------------------------------------------------------------------------------
     def _emit(self, inst: Instance, event: str, data: Any) -> None:
@@ -156,7 +172,8 @@ class EvolutionSimulator(Simulator):
         return {("GET", "instance", "connect"): self._connect, ("GET", "instance", "connectionState"): self._state,
                 ("POST", "instance", "restart"): self._restart, ("DELETE", "instance", "logout"): self._logout,
                 ("DELETE", "instance", "delete"): self._delete, ("POST", "webhook", "set"): self._set_webhook,
-                ("POST", "message", "sendText"): self._send, ("POST", "message", "sendMedia"): self._send}
+                ("POST", "message", "sendText"): self._send, ("POST", "message", "sendMedia"): self._send,
+                **self._media_routes()}
 
     def _create(self, key: str, body: dict[str, Any]):
         if key != self.global_key:
@@ -176,6 +193,9 @@ class EvolutionSimulator(Simulator):
                     del self.instances[name]
                     raise _err(400, ["Cannot read properties of undefined (reading 'length')"])
                 inst.webhook = {**hook, "enabled": True}
+        for _ in range(self.create_events):  # the session starts inside the request
+            self._emit(inst, "connection.update", {"instance": name, "state": "connecting", "statusReason": 200})
+        self.wait_idle()  # ... and its webhooks arrive before create answers
         out = {"instance": {"instanceName": name, "instanceId": inst.id, "integration": body["integration"],
                             "webhookWaBusiness": None, "accessTokenWaBusiness": "", "status": "close"},
                "hash": inst.token, "webhook": {}, "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
@@ -219,6 +239,8 @@ class EvolutionSimulator(Simulator):
         inst.state = "close"
         self._emit(inst, "logout.instance", None)
         self._emit(inst, "connection.update", {"instance": inst.name, "state": "close", "statusReason": 401})
+        # ~5 s later the real server starts its connection loop again (a fresh session, no creds).
+        self._emit(inst, "connection.update", {"instance": inst.name, "state": "connecting", "statusReason": 200})
         return 200, {"status": "SUCCESS", "error": False, "response": {"message": "Instance logged out"}}
 
     def _delete(self, inst: Instance, query: dict[str, str], body: Any):
@@ -262,6 +284,90 @@ class EvolutionSimulator(Simulator):
                 "messageTimestamp": int(time.time()), "instanceId": inst.id, "source": "web"}
         with self.lock:
             inst.sent.append(data)
+        self._emit(inst, "send.message", data)
+        return 201, data
+
+    # -- media (lib/sim/media_samples.py supplies real bytes) -------------------------------------------
+    def inject_media(self, name: str, remote_jid: str, kind: str = "image", caption: str | None = None,
+                     message_id: str | None = None) -> str:
+        """An inbound image (PNG), voice note (Ogg/Opus, ptt), audio or document (PDF). The webhook
+        carries no bytes (`base64` off, no S3), as with our server kit; getBase64FromMediaMessage serves them."""
+        import base64  # noqa: PLC0415
+        import hashlib  # noqa: PLC0415
+
+        from lib.sim.media_samples import sample  # noqa: PLC0415
+
+        inst = self.instances[name]
+        media = sample(kind)
+        mid = message_id or "3A" + secrets.token_hex(9).upper()
+        content: dict[str, Any] = {
+            "url": f"https://mmg.whatsapp.net/o1/v/t62.7118-24/{secrets.token_hex(8)}.enc", "mimetype": media.mime_type,
+            "fileSha256": base64.b64encode(hashlib.sha256(media.data).digest()).decode(),
+            "fileLength": str(len(media.data)), "mediaKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "directPath": f"/o1/v/t62.7118-24/{secrets.token_hex(8)}", "mediaKeyTimestamp": str(int(time.time()))}
+        if kind == "voice":
+            content.update(ptt=True, seconds=1)
+        elif kind == "audio":
+            content.update(ptt=False, seconds=1)
+        if kind == "document":
+            content.update(fileName=media.file_name, title=media.file_name, pageCount=1)
+        if caption and kind in ("image", "document"):
+            content["caption"] = caption
+        message_type = f"{media.kind}Message"
+        data = {"key": {"remoteJid": remote_jid, "fromMe": False, "id": mid, "addressingMode": "pn"},
+                "pushName": "Maria", "status": "DELIVERY_ACK", "message": {message_type: content},
+                "messageType": message_type, "messageTimestamp": int(time.time()), "instanceId": inst.id,
+                "source": "ios"}
+        with self.lock:
+            self.media[(inst.name, mid)] = (media, data)
+        self._emit(inst, "messages.upsert", data)
+        return mid
+
+    @property
+    def media(self) -> dict[tuple[str, str], Any]:
+        if not hasattr(self, "_media"):
+            self._media: dict[tuple[str, str], Any] = {}
+        return self._media
+
+    def _media_routes(self):
+        return {("POST", "chat", "getBase64FromMediaMessage"): self._get_base64,
+                ("POST", "message", "sendWhatsAppAudio"): self._send_audio}
+
+    def _get_base64(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        # whatsapp.baileys.service.ts getBase64FromMediaMessage (2.3.6): looked up by key.id in the
+        # instance's stored messages; failures are BadRequestException → 400.
+        import base64  # noqa: PLC0415
+
+        key_id = ((body.get("message") or {}).get("key") or {}).get("id")
+        with self.lock:
+            found = self.media.get((inst.name, key_id))
+        if found is None:
+            raise _err(400, ["Message not found"])
+        media, data = found
+        content = data["message"][data["messageType"]]
+        return 201, {"mediaType": data["messageType"], "fileName": content.get("fileName") or f"{key_id}.bin",
+                     "caption": content.get("caption"),
+                     "size": {"fileLength": content["fileLength"], "height": None, "width": None},
+                     "mimetype": media.mime_type, "base64": base64.b64encode(media.data).decode(), "buffer": None}
+
+    def _send_audio(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        # sendWhatsAppAudio: `audio` (URL or base64) becomes an Ogg/Opus voice note, `ptt: true`.
+        if not body.get("audio"):
+            raise _err(400, ["File buffer, URL, or base64 audio is required"])
+        if not body.get("number"):
+            raise _err(400, [["instance requires property \"number\""]])
+        if inst.state != "open":
+            raise _err(500, "Connection Closed")
+        number = str(body["number"])
+        data = {"key": {"remoteJid": number if "@" in number else f"{number}@s.whatsapp.net", "fromMe": True,
+                        "id": "3EB0" + secrets.token_hex(9).upper()},
+                "pushName": "Você", "status": "PENDING",
+                "message": {"audioMessage": {"url": "https://mmg.whatsapp.net/x.enc", "ptt": True,
+                                             "mimetype": "audio/ogg; codecs=opus", "seconds": 1}},
+                "messageType": "audioMessage", "messageTimestamp": int(time.time()), "instanceId": inst.id,
+                "source": "web"}
+        with self.lock:
+            inst.sent.append({**data, "request": body})
         self._emit(inst, "send.message", data)
         return 201, data
 

@@ -1,5 +1,6 @@
 """A GREEN-API simulator: `/waInstance{id}/{method}/{token}` and `/partner/{method}/{token}` with the
-documented status codes and bodies (research/greenapi.md §1-§3), stateful, and delivering
+documented status codes and bodies (https://green-api.com/en/docs/api/common-errors/ and each
+method's page), stateful, and delivering
 notifications as GREEN-API does: `Authorization: Bearer <webhookUrlToken>`, one at a time in
 order, success only on exactly HTTP 200, otherwise the same notification again (every 60 s in
 production; configurable here).
@@ -37,7 +38,7 @@ class Instance:
 
 
 class GreenApiSimulator(Simulator):
-    CONTROLS = ("scan", "inject_message", "status", "disconnect", "add_instance")
+    CONTROLS = ("scan", "inject_message", "status", "disconnect", "add_instance", "inject_media", "expire_links")
 
     def __init__(self, partner_token: str | None = None, host: str = "127.0.0.1", port: int = 0, **kw: Any):
         super().__init__(host, port, **kw)
@@ -99,6 +100,8 @@ class GreenApiSimulator(Simulator):
 
     # -- HTTP -----------------------------------------------------------------------------------
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any):
+        if path.startswith(FILES_PREFIX) and method == "GET":
+            return self._file(path)
         m = _PARTNER.match(path)
         if m:
             return self._partner(method, m.group(1), m.group(2), body or {})
@@ -114,7 +117,8 @@ class GreenApiSimulator(Simulator):
         handler = {("GET", "getStateInstance"): self._state, ("GET", "qr"): self._qr,
                    ("POST", "getAuthorizationCode"): self._code, ("GET", "logout"): self._logout,
                    ("GET", "reboot"): self._reboot, ("POST", "setSettings"): self._set_settings,
-                   ("POST", "sendMessage"): self._send, ("POST", "sendFileByUrl"): self._send}.get((method, m.group(2)))
+                   ("POST", "sendMessage"): self._send, ("POST", "sendFileByUrl"): self._send,
+                   ("POST", "downloadFile"): self._download_file}.get((method, m.group(2)))
         if handler is None:
             raise Reply(404, "Not Found")
         return handler(inst, m.group(2), body if isinstance(body, dict) else {})
@@ -188,6 +192,98 @@ class GreenApiSimulator(Simulator):
         self._notify(inst, {"typeWebhook": "outgoingMessageStatus", "chatId": body["chatId"], "idMessage": mid,
                             "status": "sent", "sendByApi": True})
         return 200, {"idMessage": mid}
+
+    # -- media (lib/sim/media_samples.py supplies real bytes) -------------------------------------------
+    # Incoming files are served from a storage link, as GREEN-API's `downloadUrl`
+    # (https://sw-media.storage.yandexcloud.net/...): here `<sim>/__files/<token>/<name>`. Links expire
+    # on demand (`expire_links`): the storage then answers 403 like an expired presigned URL, and
+    # `downloadFile` hands out a fresh link (green-api.com/en/docs/api/receiving/files/DownloadFile/).
+    def inject_media(self, id_instance: str, chat_id: str, kind: str = "image", caption: str | None = None,
+                     message_id: str | None = None, link: str = "live") -> str:
+        """An incoming file. `link`: "live", "expired" (a notification delivered after its link died,
+        e.g. after GREEN-API's 24 h of redelivery), "missing" (empty downloadUrl) or a `{{SWE00x}}` marker."""
+        from lib.sim.media_samples import sample  # noqa: PLC0415
+
+        inst = self.instances[id_instance]
+        media = sample(kind)
+        mid = message_id or secrets.token_hex(16).upper()
+        with self.lock:
+            self.files_by_message[(inst.id, chat_id, mid)] = media
+        url = {"live": lambda: self._link(media), "missing": lambda: "",
+               "expired": lambda: self._link(media, expired=True)}.get(link, lambda: link)()
+        file_data = {"downloadUrl": url, "caption": caption or "",
+                     "fileName": media.file_name, "jpegThumbnail": "", "mimeType": media.mime_type,
+                     "isForwarded": False, "forwardingScore": 0}
+        self._notify(inst, {
+            "typeWebhook": "incomingMessageReceived", "idMessage": mid,
+            "senderData": {"chatId": chat_id, "chatName": "Ivan Petrov", "sender": chat_id, "senderName": "Ivan",
+                           "senderContactName": ""},
+            "messageData": {"typeMessage": f"{media.kind}Message", "fileMessageData": file_data}})
+        return mid
+
+    def expire_links(self) -> int:
+        """Every storage link handed out so far stops working (403); returns how many."""
+        with self.lock:
+            live = [t for t, (_, expired) in self.files.items() if not expired]
+            for token in live:
+                self.files[token] = (self.files[token][0], True)
+        return len(live)
+
+    @property
+    def files(self) -> dict[str, Any]:
+        if not hasattr(self, "_files"):
+            self._files: dict[str, Any] = {}
+            self._files_by_message: dict[tuple[str, str, str], Any] = {}
+        return self._files
+
+    @property
+    def files_by_message(self) -> dict[tuple[str, str, str], Any]:
+        _ = self.files
+        return self._files_by_message
+
+    def _link(self, media: Any, expired: bool = False) -> str:
+        token = secrets.token_urlsafe(16)
+        with self.lock:
+            self.files[token] = (media, expired)
+        return f"{self.url}{FILES_PREFIX}{token}/{media.file_name}"
+
+    def _file(self, path: str):
+        token = path.removeprefix(FILES_PREFIX).split("/", 1)[0]
+        with self.lock:
+            found = self.files.get(token)
+        if found is None or found[1]:
+            raise Reply(403, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+                             "<Message>Request has expired</Message></Error>")
+        return 200, RawFile(found[0].data, found[0].mime_type)
+
+    def _download_file(self, inst: Instance, api: str, body: dict[str, Any]):
+        if not body.get("chatId") or not body.get("idMessage"):
+            raise Reply(400, "Bad Request Validation failed")
+        with self.lock:
+            media = self.files_by_message.get((inst.id, body["chatId"], body["idMessage"]))
+        if media is None:
+            raise Reply(400, f"File message encrypted url not found by chatId {body['chatId']} and idMessage "
+                             f"{body['idMessage']}")
+        return 200, {"downloadUrl": self._link(media)}
+
+    @staticmethod
+    def _write(h: Any, status: int, body: Any) -> None:
+        if not isinstance(body, RawFile):
+            return Simulator._write(h, status, body)
+        h.send_response(status)
+        h.send_header("Content-Type", body.content_type)
+        h.send_header("Content-Length", str(len(body.data)))
+        h.end_headers()
+        h.wfile.write(body.data)
+
+
+FILES_PREFIX = "/__files/"
+
+
+@dataclass(frozen=True)
+class RawFile:
+    data: bytes
+    content_type: str
 
 
 def main() -> None:

@@ -1,16 +1,21 @@
 """The receive pipeline shared by every provider's webhook route:
 
-    authenticate raw bytes → parse → normalize → ONE SQL call → de-dup marker after the commit
+    authenticate raw bytes → parse into storable JSON → normalize → ONE SQL call → de-dup marker
 
-At most one Redis call per webhook: the marker write after a commit, or — only when the database
-is down — the marker check, so a redelivery of something already stored still gets its 200.
+It returns `(status, body)`; the route turns that into the HTTP answer. At most one Redis call per
+webhook: the marker write after a commit, or — only when the database is down — the marker check,
+so a redelivery of something already stored still gets its 200.
 
-Answers, designed for how the providers retry (research/; GREEN-API blocks a number's later
-notifications until it gets exactly 200, for up to 24 h; Evolution retries any non-2xx except
-400/401/403/404/422):
-- authentication failure → 401, nothing written, a security log line and a counter;
+Answers, designed for how the providers retry (GREEN-API resends every 60 s for 24 h until it gets
+exactly 200 and holds the number's later notifications meanwhile:
+https://green-api.com/en/docs/api/recommendations/working-with-incomming-webhooks/ ; Evolution
+retries any non-2xx except 400/401/403/404/422: EvolutionAPI/evolution-api 2.3.6,
+src/api/integrations/event/webhook/webhook.controller.ts retryWebhookRequest):
+- authentication failure → 401 (WebhookAuthError at the HTTP boundary), nothing written, a
+  security log line and a counter;
 - authenticated but never processable (unknown number, malformed JSON, malformed or unsupported
-  event) → 200 and a dead letter (reason + payload with secrets and blobs stripped);
+  event, a value the database cannot hold) → 200 and a dead letter (reason + payload with secrets
+  and blobs stripped); events of a number its owner deleted → 200, dropped with a log line;
 - a transient failure of ours (database down or timing out) → 503, so the provider redelivers;
 - otherwise 200 with what was applied.
 """
@@ -18,149 +23,104 @@ notifications until it gets exactly 200, for up to 24 h; Evolution retries any n
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Mapping
 from typing import Any
 
-from lib import db, events, log, redis
-from lib.errors import DatabaseUnavailable, InvalidRequest, WebhookAuthError
-from lib.http import Request, Response
+from lib import db, log, redis
+from lib.errors import AppError, DatabaseUnavailable, WebhookAuthError
 from lib.providers import provider as get_provider_by_name
+from lib.webhooks.ingest import Unprocessable, apikey, apply, event_type, parse, raw_excerpt, sanitize
 
 _log = log.get("webhook")
-_STRIP_KEYS = {"apikey", "token", "base64", "jpegthumbnail", "thumbnail", "mediakey", "filesha256",
-               "fileencsha256", "waveform", "scanssidecar", "messagesecret", "webhookurltoken"}
-MAX_DEAD_LETTER_STRING = 2_000
+Answer = tuple[int, dict[str, Any]]
 
 
-def sanitize(value: Any, key: str = "") -> Any:
-    """A payload fit to keep: secrets and binary blobs removed, long strings cut."""
-    if isinstance(value, dict):
-        return {k: sanitize(v, k) for k, v in value.items() if k.lower() not in _STRIP_KEYS}
-    if isinstance(value, list):
-        return [sanitize(v, key) for v in value]
-    if isinstance(value, str) and len(value) > MAX_DEAD_LETTER_STRING:
-        return value[:MAX_DEAD_LETTER_STRING] + f"...[{len(value)} chars]"
-    return value
-
-
-def _reject(provider: str, req: Request, reason: str) -> Response:
+def _reject(provider: str, client: str, reason: str) -> None:
     _log.warning("webhook rejected", extra={"security": True, "provider": provider, "reason": reason,
-                                            "source": req.client, "path": req.path})
+                                            "source": client})
     redis.incr(f"webhook_auth_failures:{provider}")
+    try:  # counted in the database for the alert rule (lib/monitor); a 401 stays a 401 when it is down
+        db.call("record_webhook_auth_failure", p_provider=provider, p_reason=reason, p_source=client)
+    except Exception:
+        _log.warning("webhook auth failure not recorded", extra={"provider": provider, "reason": reason})
     raise WebhookAuthError(reason)
 
 
-def _dead_letter(provider: str, reason: str, payload: Any, event_type: str | None = None,
-                 instance: str | None = None, number_id: str | None = None, error: str | None = None) -> Response:
-    result = db.call("dead_letter", p_provider=provider, p_reason=reason, p_payload=sanitize(payload),
-                     p_event_type=event_type, p_instance=instance, p_number_id=number_id, p_error=error)
-    _log.warning("webhook dead-lettered", extra={"provider": provider, "reason": reason, "event_type": event_type,
+def _dead_letter(provider: str, reason: str, payload: Any, event: str | None = None,
+                 instance: str | None = None, number_id: str | None = None, error: str | None = None) -> Answer:
+    args = {"p_provider": provider, "p_reason": reason, "p_event_type": event, "p_instance": instance,
+            "p_number_id": number_id, "p_error": error}
+    try:
+        result = db.call("dead_letter", p_payload=sanitize(payload), **args)
+    except DatabaseUnavailable:
+        raise
+    except AppError as exc:  # the payload itself cannot be stored: keep what can be
+        _log.error("dead letter payload not storable", extra={"provider": provider, "code": exc.code})
+        try:
+            result = db.call("dead_letter", p_payload={"unstorable": True, "error": exc.code}, **args)
+        except DatabaseUnavailable:
+            raise
+        except AppError:
+            _log.error("dead letter not stored", extra={"provider": provider, "reason": reason, "error": error})
+            return 200, {"status": "dead_lettered", "reason": reason}
+    _log.warning("webhook dead-lettered", extra={"provider": provider, "reason": reason, "event_type": event,
                                                  "dead_letter_id": (result or {}).get("id"), "error": error})
-    return Response(200, {"status": "dead_lettered", "reason": reason})
+    return 200, {"status": "dead_lettered", "reason": reason}
 
 
-def receive(provider_name: str, req: Request) -> Response:
+def receive(provider_name: str, headers: Mapping[str, str], body: bytes, path_id: str | None = None,
+            client: str = "") -> Answer:
     prov = get_provider_by_name(provider_name)
     try:
-        identity = prov.verify_webhook(req.headers, req.body)
+        identity = prov.verify_webhook(headers, body, path_id)
     except WebhookAuthError as exc:
-        return _reject(provider_name, req, exc.reason)
-
-    marker = f"wh:{provider_name}:{hashlib.sha256(req.body).hexdigest()}"
-    try:
-        payload = json.loads(req.body)
-        if b"\\u0000" in req.body:  # PostgreSQL text cannot hold NUL: drop it before anything stores it
-            payload = _without_nul(payload)
-        if not isinstance(payload, dict):
-            raise ValueError("the body is not a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raw = req.body[:MAX_DEAD_LETTER_STRING].decode("utf-8", "replace")
-        return _dead_letter(provider_name, "malformed_json", {"raw": raw}, number_id=identity.number_id,
-                            error=str(exc)[:200])
+        _reject(provider_name, client, exc.reason)
 
     try:
-        result = apply(provider_name, payload, identity.number_id, _apikey(payload))
+        payload = parse(body)
+    except Unprocessable as exc:
+        return _dead_letter(provider_name, exc.reason, {"raw": raw_excerpt(body)}, number_id=identity.number_id,
+                            error=exc.error)
+    key = apikey(payload)
+    if identity.apikey_required and key is None:
+        _reject(provider_name, client, "apikey_missing")
+
+    marker = f"wh:{provider_name}:{hashlib.sha256(body).hexdigest()}"
+    event, instance = event_type(payload), prov.webhook_instance(payload)
+    try:
+        result = apply(provider_name, payload, identity.number_id, key)
     except DatabaseUnavailable:
         # The database is down. A redelivery of something it already committed can still be
         # answered (the marker is written only after a commit); anything else is retried later.
         if redis.seen(marker):
             _log.info("webhook duplicate", extra={"provider": provider_name, "via": "redis"})
-            return Response(200, {"status": "duplicate"})
+            return 200, {"status": "duplicate"}
         raise
     except Unprocessable as exc:
-        return _dead_letter(provider_name, exc.reason, payload, _event_type(payload), prov.webhook_instance(payload),
-                            identity.number_id, error=exc.error)
-    event_type = _event_type(payload)
-    instance = prov.webhook_instance(payload)
-    if result.get("result") == "ignored":
-        _log.info("webhook ignored", extra={"provider": provider_name, "event_type": event_type,
+        return _dead_letter(provider_name, exc.reason, payload, event, instance, identity.number_id, error=exc.error)
+    except AppError as exc:  # anything else the database refuses for this payload: never retryable
+        return _dead_letter(provider_name, "unstorable", payload, event, instance, identity.number_id,
+                            error=f"{exc.code}: {exc.message}"[:200])
+    outcome = result.get("result")
+    if outcome == "ignored":
+        _log.info("webhook ignored", extra={"provider": provider_name, "event_type": event,
                                             "reason": result.get("reason")})
-        return Response(200, {"status": "ignored", "event_type": event_type})
-    outcome = (result or {}).get("result")
+        return 200, {"status": "ignored", "event_type": event}
     if outcome == "unauthorized":
-        return _reject(provider_name, req, result.get("reason", "unauthorized"))
+        _reject(provider_name, client, result.get("reason", "unauthorized"))
+    if outcome == "dropped":
+        _log.info("webhook dropped", extra={"provider": provider_name, "event_type": event, "instance": instance,
+                                            "reason": result.get("reason"), "number_id": result.get("number_id")})
+        return 200, {"status": "dropped", "reason": result.get("reason")}
     if outcome == "dead_lettered":
         _log.warning("webhook dead-lettered", extra={"provider": provider_name, "reason": result.get("reason"),
-                                                     "event_type": event_type, "instance": instance})
-        return Response(200, {"status": "dead_lettered", "reason": result.get("reason")})
+                                                     "event_type": event, "instance": instance})
+        return 200, {"status": "dead_lettered", "reason": result.get("reason")}
     redis.mark(marker)  # only now: the write it stands for is committed
     for t in result.get("transitions", []):
         if t.get("changed"):
-            _log.warning("number status changed", extra={"alert": True, "provider": provider_name,
-                                                         "number_id": result.get("number_id"), **t})
-    _log.info("webhook applied", extra={"provider": provider_name, "event_type": event_type,
-                                        **{k: result.get(k) for k in ("inserted", "duplicates", "statuses")}})
-    return Response(200, {"status": "ok", **{k: result.get(k) for k in ("inserted", "duplicates", "statuses")}})
-
-
-class Unprocessable(Exception):
-    """An authenticated payload that can never be applied: it becomes a dead letter."""
-
-    def __init__(self, reason: str, error: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.error = error
-
-
-def apply(provider_name: str, payload: dict[str, Any], number_id: str | None, apikey: str | None,
-          dead_letter: bool = True) -> dict[str, Any]:
-    """Normalize a parsed payload and apply it in one SQL call (also used to replay dead letters)."""
-    prov = get_provider_by_name(provider_name)
-    try:
-        normalized = prov.normalize_webhook(payload)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise Unprocessable("malformed_event", str(exc)[:200]) from None
-    applicable = [e for e in normalized if not isinstance(e, events.IgnoredEvent)]
-    if not applicable:
-        unsupported = [e for e in normalized
-                       if isinstance(e, events.IgnoredEvent) and e.reason.startswith("unsupported")]
-        if unsupported or not normalized:
-            raise Unprocessable("unsupported_event")
-        return {"result": "ignored", "reason": normalized[0].reason}
-    try:
-        return db.call("ingest_webhook", p_provider=provider_name, p_instance=prov.webhook_instance(payload),
-                       p_number_id=number_id, p_apikey=apikey, p_events=[events.to_json(e) for e in applicable],
-                       p_event_type=_event_type(payload), p_payload=sanitize(payload),
-                       p_dead_letter=dead_letter) or {}
-    except InvalidRequest as exc:  # a value the database refuses (out of range, bad time): never retryable
-        raise Unprocessable("malformed_event", exc.message[:200]) from None
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
-
-
-def _apikey(payload: dict[str, Any]) -> str | None:
-    value = payload.get("apikey")
-    return value if isinstance(value, str) else None
-
-
-def _event_type(payload: dict[str, Any]) -> str | None:
-    value = payload.get("event") or payload.get("typeWebhook")
-    return value if isinstance(value, str) else None
+            _log.info("number status changed", extra={"provider": provider_name,
+                                                      "number_id": result.get("number_id"), **t})
+    counts = {k: result.get(k) for k in ("inserted", "duplicates", "statuses")}
+    _log.info("webhook applied", extra={"provider": provider_name, "event_type": event, **counts})
+    return 200, {"status": "ok", **counts}

@@ -64,6 +64,7 @@ def test_sync_deletes_orphans_and_records_drift(api, sims, alice, sql):
 
 def test_resync_webhooks_repoints_every_instance_with_the_new_secret(api, sims, alice, monkeypatch):
     from lib import config, ops, providers
+    from lib.webhook_auth import evolution_number_key
     numbers = [api.post("/api/v1/numbers", json={"provider": "evolution"}, headers=alice.headers).json()
                for _ in range(2)]
     monkeypatch.setenv("EVOLUTION_WEBHOOK_SECRET", "rotated-secret-0123456789abcdef0123")
@@ -72,4 +73,5 @@ def test_resync_webhooks_repoints_every_instance_with_the_new_secret(api, sims, 
     assert ops.resync_webhooks("evolution") == {"configured": 2, "failed": 0}
     for n in numbers:
         hook = sims["evolution"].instances[f"inbox-{n['id']}"].webhook
-        assert hook["headers"]["jwt_key"] == "rotated-secret-0123456789abcdef0123"
+        assert hook["headers"]["jwt_key"] == evolution_number_key("rotated-secret-0123456789abcdef0123", n["id"])
+        assert hook["url"].endswith(f"/api/v1/webhooks/evolution/{n['id']}")

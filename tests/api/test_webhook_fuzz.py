@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lib import config
-from lib.webhooks.auth import greenapi_token, sign_evolution
+from lib.webhook_auth import greenapi_token, sign_evolution
 from tests.api.conftest import add_number
 
 FIX = Path(__file__).parents[1] / "fixtures"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from lib import config, redis
-from lib.webhooks.auth import greenapi_token, sign_evolution
+from lib.webhook_auth import greenapi_token, sign_evolution
 from tests.api.conftest import add_number
 
 SECRET = "evolution-webhook-secret-0123456789abcdef"
@@ -124,8 +124,10 @@ def test_a_webhook_within_the_window_and_skew_is_accepted(hooks, evo_number):
 @pytest.mark.parametrize(("payload", "raw", "reason"), [
     ({**UPSERT, "instance": "nobody-we-know"}, None, "unknown_number"),
     (None, b"{not json", "malformed_json"),
-    ({"event": "something.new", "instance": "acme-support", "data": {}}, None, "unsupported_event"),
-    ({"event": "messages.upsert", "instance": "acme-support", "data": "nonsense"}, None, "malformed_event"),
+    ({"event": "something.new", "instance": "acme-support", "data": {}, "apikey": INSTANCE_TOKEN}, None,
+     "unsupported_event"),
+    ({"event": "messages.upsert", "instance": "acme-support", "data": "nonsense", "apikey": INSTANCE_TOKEN}, None,
+     "malformed_event"),
 ])
 def test_unprocessable_payloads_are_200_and_dead_lettered(hooks, evo_number, sql, payload, raw, reason):
     r = post_evo(hooks, payload, raw=raw)
@@ -137,7 +139,8 @@ def test_unprocessable_payloads_are_200_and_dead_lettered(hooks, evo_number, sql
 
 
 def test_known_but_unconsumed_events_are_200_without_a_dead_letter(hooks, evo_number, sql):
-    r = post_evo(hooks, {"event": "presence.update", "instance": "acme-support", "data": {"id": "x"}})
+    r = post_evo(hooks, {"event": "presence.update", "instance": "acme-support", "data": {"id": "x"},
+                         "apikey": INSTANCE_TOKEN})
     assert r.status_code == 200 and r.json()["status"] == "ignored"
     assert count(sql, "private.dead_letters") == 0
 

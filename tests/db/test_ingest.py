@@ -108,18 +108,19 @@ def test_a_lid_only_chat_is_folded_into_the_phone_chat(sql, number):
 def test_connection_transitions_are_recorded_with_reason(sql, number):
     r = ingest([{"kind": "connection", "status": "logged_out", "raw_state": "close", "reason_code": 401,
                  "reason": "logged out from the phone", "timestamp": T0.isoformat()}])
-    assert r["transitions"] == [{"from": "active", "to": "logged_out", "changed": True,
-                                 "reason": "logged out from the phone"}]
+    assert r["transitions"] == [{"from": "active", "to": "logged_out", "event": "logged_out", "changed": True,
+                                 "applied": True, "stale": False, "reason": "logged out from the phone"}]
     row = sql.execute("select status, status_reason, provider_state, provider_reason_code, disconnected_at "
                       "from public.numbers").fetchone()
     assert row == ("logged_out", "logged out from the phone", "close", 401, T0)
     # an older report arriving late changes nothing, and says so
     late = ingest([{"kind": "connection", "status": "active", "raw_state": "open", "timestamp":
                     (T0 - timedelta(minutes=1)).isoformat()}])
-    assert late["transitions"][0]["changed"] is False
+    assert late["transitions"][0]["changed"] is False and late["transitions"][0]["stale"] is True
     assert sql.execute("select status from public.numbers").fetchone()[0] == "logged_out"
+    # history holds changes only
     assert sql.execute("select count(*), count(*) filter (where changed) from public.number_status_events"
-                       ).fetchone() == (2, 1)
+                       ).fetchone() == (1, 1)
 
 
 def test_the_latest_qr_is_stored_with_its_expiry(sql, number):

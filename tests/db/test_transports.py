@@ -38,7 +38,7 @@ CASES = [
     ("WA403", "provider_not_enabled", errors.Forbidden, "provider_not_enabled"),
     ("P0002", None, errors.NotFound, "not_found"),
     ("23505", None, errors.Conflict, "conflict"),
-    ("22P02", None, errors.InvalidRequest, "invalid_request"),
+    ("22P02", None, errors.InvalidRequest, "invalid_value"),
     ("57014", None, errors.DatabaseUnavailable, "database_unavailable"),
     ("40001", None, errors.DatabaseUnavailable, "database_unavailable"),
     ("53300", None, errors.DatabaseUnavailable, "database_unavailable"),

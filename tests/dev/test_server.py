@@ -50,7 +50,7 @@ def test_a_method_the_handler_lacks_is_405_json_with_allow(base):
     r = httpx.put(f"{base}/api/things/x", json={})
     assert r.status_code == 405
     assert r.json()["error"]["code"] == "method_not_allowed"
-    assert r.headers["allow"] == "GET, DELETE"
+    assert r.headers["allow"] == "GET, DELETE, HEAD"
 
 
 def test_requests_run_concurrently_on_threads(base):

@@ -12,6 +12,7 @@ import respx
 from lib import errors
 from lib.providers import provider
 from lib.providers.base import CreateRequest, MediaSpec, NumberRef, QrCode
+from lib.webhook_auth import evolution_number_key
 from tests.providers.conftest import EVO, NUMBER_ID
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "evolution"
@@ -31,15 +32,18 @@ def sent(route) -> tuple[str, str, dict, object]:
 @respx.mock
 def test_create_instance_uses_the_global_key_and_configures_our_webhook():
     route = respx.post(f"{EVO}/instance/create").respond(201, json=payload("instance-create-response"))
-    info = provider("evolution").create_instance(CreateRequest(NUMBER_ID, phone="+55 11 99999-0001"))
+    info = provider("evolution").create_instance(CreateRequest(NUMBER_ID, phone="+55 11 99999-0001",
+                                                               api_token="a-token-we-chose-and-stored-first"))
     method, url, headers, body = sent(route)
     assert (method, url, headers["apikey"]) == ("POST", f"{EVO}/instance/create", "global-key-0123456789")
-    token = body.pop("token")
-    assert len(token) == 48
+    # the token we chose (stored with the number before this call), and this number's own webhook key
+    assert body.pop("token") == "a-token-we-chose-and-stored-first"
     assert body == {"instanceName": NAME, "integration": "WHATSAPP-BAILEYS", "qrcode": True, "number": "5511999990001",
-                    "webhook": {"enabled": True, "url": "https://inbox.example.com/api/v1/webhooks/evolution",
+                    "webhook": {"enabled": True,
+                                "url": f"https://inbox.example.com/api/v1/webhooks/evolution/{NUMBER_ID}",
                                 "byEvents": False, "base64": False,
-                                "headers": {"jwt_key": "evolution-webhook-secret-0123456789abcdef",
+                                "headers": {"jwt_key": evolution_number_key("evolution-webhook-secret-0123456789abcdef",
+                                                                            NUMBER_ID),
                                             "Content-Type": "application/json"},
                                 "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "CONNECTION_UPDATE",
                                            "QRCODE_UPDATED", "LOGOUT_INSTANCE", "REMOVE_INSTANCE"]}}

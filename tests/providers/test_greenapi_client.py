@@ -13,7 +13,7 @@ import respx
 from lib import config, errors, log, providers
 from lib.providers import provider
 from lib.providers.base import CreateRequest, MediaSpec, NumberRef, QrCode
-from lib.webhooks.auth import greenapi_token
+from lib.webhook_auth import greenapi_token
 from tests.providers.conftest import GREEN, NUMBER_ID, PARTNER
 
 TOKEN = "d75b3a66374942c5b3c019c698abc2067e151558acbd412345"

@@ -50,7 +50,7 @@ def test_half_open_lets_one_trial_through_and_closes_on_success():
         resilience.send(client, call(max_attempts=1), breaker)
     clock.now += 31
     assert breaker.state == "half_open"
-    assert breaker.allow() is True and breaker.allow() is False  # one trial at a time
+    assert breaker.allow() == "trial" and breaker.allow() is None  # one trial at a time
     breaker.failure()
     assert breaker.state == "open"
     clock.now += 31
@@ -69,17 +69,34 @@ def test_the_breaker_is_safe_under_threads():
 
 
 @respx.mock
-def test_4xx_is_not_a_breaker_failure_and_5xx_is(monkeypatch):
+def test_only_a_sick_server_counts_against_the_breaker(monkeypatch):
     monkeypatch.setattr(resilience.time, "sleep", lambda s: None)
     breaker = resilience.Breaker("k", threshold=2, cooldown=30)
     respx.post(URL).respond(400)
     for _ in range(3):
         assert resilience.send(httpx.Client(), call(), breaker).status_code == 400
+    respx.post(URL).respond(500, json={"response": {"message": "Connection Closed"}})
+    for _ in range(3):  # one instance's error, as its client classifies it: not the server's
+        resilience.send(httpx.Client(), call(server_failure=lambda r: False), breaker)
     assert breaker.state == "closed"
-    respx.post(URL).respond(500)
-    for _ in range(2):
-        resilience.send(httpx.Client(), call(), breaker)
+    respx.post(URL).respond(502)
+    resilience.send(httpx.Client(), call(max_attempts=2), breaker)
     assert breaker.state == "open"
+
+
+@respx.mock
+def test_a_trial_that_ends_in_an_unexpected_exception_frees_its_place():
+    clock = Clock()
+    breaker = resilience.Breaker("k", threshold=1, cooldown=30, clock=clock)
+    respx.post(URL).mock(side_effect=[httpx.ConnectError("refused"), RuntimeError("a bug"),
+                                      httpx.Response(200, json={})])
+    with pytest.raises(errors.ProviderUnavailable):
+        resilience.send(httpx.Client(), call(max_attempts=1), breaker)
+    clock.now += 31
+    with pytest.raises(RuntimeError):
+        resilience.send(httpx.Client(), call(max_attempts=1), breaker)
+    # before the fix the trial stayed "in flight" forever and every later call failed fast
+    assert resilience.send(httpx.Client(), call(max_attempts=1), breaker).status_code == 200
 
 
 @respx.mock

@@ -9,10 +9,10 @@ import uuid
 import pytest
 
 from lib import config, errors, providers
+from lib import webhook_auth as auth
 from lib.providers.base import CreateRequest, NumberRef, QrCode
 from lib.sim.evolution import EvolutionSimulator
 from lib.sim.greenapi import GreenApiSimulator
-from lib.webhooks import auth
 from tests.receiver import Receiver
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -62,15 +62,17 @@ def test_evolution_create_qr_scan_connected_send(evo, receiver):
     ref = NumberRef(nid, "evolution", info.provider_instance_id, dict(info.instance_data), info.api_token)
     assert p.connection_state(ref).status == "connecting"
     evo.scan(info.provider_instance_id)
-    deliveries = evo.wait_for_deliveries(2)  # qrcode.updated, connection.update
-    assert [d.event for d in deliveries] == ["qrcode.updated", "connection.update"]
+    # the session starts inside create (3 connecting, delivered before it answered), then QR, then open
+    deliveries = evo.wait_for_deliveries(5)
+    assert [d.event for d in deliveries] == ["connection.update"] * 3 + ["qrcode.updated", "connection.update"]
     hook = receiver.received[-1]
     assert hook["body"]["data"]["state"] == "open" and hook["body"]["instance"] == info.provider_instance_id
-    claims = auth.verify_evolution(hook["headers"], auth.evolution_secrets(), 300)
+    keys = [auth.evolution_number_key(s, nid) for s in auth.evolution_secrets()]
+    claims = auth.verify_evolution(hook["headers"], keys, 300)
     assert claims["app"] == "evolution"
     assert p.connection_state(ref).status == "active"
     sent = p.send_text(ref, "5511999990002@c.us", "hello")
-    evo.wait_for_deliveries(3)
+    evo.wait_for_deliveries(6)
     assert receiver.received[-1]["body"]["event"] == "send.message"
     assert receiver.received[-1]["body"]["data"]["key"]["id"] == sent.provider_message_id
     assert len(evo.sent) == 1

@@ -6,4 +6,4 @@ from lib.webhooks.receive import receive
 
 class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
     def post(self, req: Request) -> Response:
-        return receive("green-api", req)
+        return Response(*receive("green-api", req.headers, req.body, None, req.client))

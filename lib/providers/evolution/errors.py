@@ -1,9 +1,10 @@
-"""Evolution API error bodies → our typed errors, in one table.
+"""Evolution API error bodies → our typed errors: one table (lib.providers.error_table).
 
 Evolution answers `{"status", "error", "response": {"message": ...}}` where `message` is a string,
 an array, a nested array (schema validation) or an array of objects (number not on WhatsApp)
-(src/main.ts error middleware, src/exceptions/*.ts; research/evolution-api.md §2.0, §2.12).
-An unknown instance is 404 before the API key is checked (instanceExistsGuard runs first).
+(EvolutionAPI/evolution-api 2.3.6: src/main.ts error middleware, src/exceptions/*.ts). An unknown
+instance is 404 before the API key is checked (src/api/guards/instance.guard.ts runs first).
+Bodies seen on the real 2.3.6 server are the rows' comments.
 """
 
 from __future__ import annotations
@@ -11,6 +12,36 @@ from __future__ import annotations
 from typing import Any
 
 from lib import errors
+from lib.providers.error_table import Rule, shared_tail
+from lib.providers.error_table import to_error as _apply
+
+P = "Evolution"
+_RECONNECT = "this number's WhatsApp connection is closed; reconnect it (scan a new QR) and try again"
+
+TABLE: tuple[Rule, ...] = (
+    # 500 "Connection Closed" / 400 ["Error: Connection Closed"]: Baileys' socket is dead (nothing sent).
+    Rule(None, ("connection closed",), errors.NumberDisconnected, _RECONNECT),
+    # 500 "Cannot read properties of undefined (reading 'textMessage' | 'onWhatsApp')": the session's
+    # client never started on the server (nothing sent).
+    Rule(None, ("reading 'textmessage'", "reading 'onwhatsapp'", "is not connected"), errors.NumberDisconnected,
+         _RECONNECT),
+    # restart of a never-connected instance: HTTP 200 {"error": true, "message": "[object Object]"}.
+    Rule(None, ("[object object]",), errors.NumberDisconnected,
+         "the session is not running on the Evolution server; reconnect the number (scan a new QR)"),
+    # sendMedia: 500 ["Error: getaddrinfo ENOTFOUND host"] — Evolution could not download the media,
+    # so nothing was sent.
+    Rule(None, ("getaddrinfo", "enotfound", "econnrefused", "econnreset", "etimedout", "status code 404",
+                "status code 403", "invalid url"), errors.ProviderRejected,
+         "Evolution could not download the media from its URL; nothing was sent", code="media_unreachable"),
+    Rule(frozenset({401}), None, errors.ProviderAuthError,
+         "Evolution refused our API key; check EVOLUTION_GLOBAL_API_KEY and the instance token"),
+    Rule(frozenset({404}), ("instance", "does not exist"), errors.InstanceNotFound,
+         "this number's instance no longer exists on the Evolution server; delete the number and add it again"),
+    Rule(frozenset({429}), None, errors.RateLimited, "Evolution is rate limiting; try again shortly"),
+    Rule(frozenset({400, 403, 404, 413, 422}), None, errors.ProviderRejected, "Evolution refused the request: {text}",
+         code="invalid_request"),
+    *shared_tail(P),
+)
 
 
 def messages(body: Any) -> list[Any]:
@@ -43,32 +74,9 @@ def not_on_whatsapp(body: Any) -> list[str]:
 
 
 def to_error(status: int, body: Any, *, sending: bool) -> errors.ProviderError:
-    """The one mapping. `sending`: the call was a send, so an unexplained 500 means the outcome is unknown."""
-    p = "evolution"
-    msg = text(body)
-    low = msg.lower()
+    """The one mapping. `sending`: the call was a send (a 5xx may then mean the outcome is unknown)."""
     absent = not_on_whatsapp(body)
-    if absent:
+    if absent:  # 400 [{"jid", "exists": false, "number"}] — structured, not text
         return errors.ProviderRejected(f"{', '.join(absent)} is not on WhatsApp", code="not_on_whatsapp",
-                                       provider=p, http_status=status)
-    if "connection closed" in low or "reading 'textmessage'" in low or "is not connected" in low:
-        return errors.NumberDisconnected("this number's WhatsApp connection is closed; reconnect it (scan a new QR) "
-                                         "and try again", provider=p, http_status=status)
-    if status == 401:
-        return errors.ProviderAuthError("Evolution refused our API key; check EVOLUTION_GLOBAL_API_KEY and the "
-                                        "instance token", provider=p, http_status=status)
-    if status == 404 and ("instance" in low or "does not exist" in low or "not found" in low) and "cannot" not in low:
-        return errors.InstanceNotFound("this number's instance no longer exists on the Evolution server; delete the "
-                                       "number and add it again", provider=p, http_status=status)
-    if status == 429:
-        return errors.RateLimited("Evolution is rate limiting; try again shortly", provider=p, http_status=status)
-    if status in (400, 403, 404, 413, 422):
-        return errors.ProviderRejected(f"Evolution refused the request: {msg or status}"[:300], code="invalid_request",
-                                       provider=p, http_status=status)
-    if status >= 500 and sending:
-        return errors.OutcomeUnknown("Evolution failed while sending; the message may or may not have gone out — "
-                                     "check the chat before sending again", provider=p, http_status=status)
-    if status >= 500:
-        return errors.ProviderUnavailable(f"Evolution failed ({status}); try again shortly", provider=p,
-                                          http_status=status)
-    return errors.ProviderError(f"Evolution answered {status} unexpectedly", provider=p, http_status=status)
+                                       provider="evolution", http_status=status)
+    return _apply(TABLE, "evolution", status, text(body), sending=sending)

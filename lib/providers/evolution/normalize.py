@@ -2,13 +2,14 @@
 
 Envelope `{event, instance, data, date_time, sender, apikey}` (webhook.controller.ts emit, v2.3.6).
 Time comes from the message's own `messageTimestamp`: `date_time` is São Paulo wall-clock time
-labelled `Z` in the official image (research/evolution-api.md §3.1).
+labelled `Z` in the official image (src/api/services/channel.service.ts sendDataWebhook computes
+it as now - tzOffset; the Dockerfile sets TZ=America/Sao_Paulo).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from lib.events import (
@@ -23,10 +24,9 @@ from lib.events import (
     from_unix,
     is_lid,
 )
-from lib.providers.evolution.states import to_state
+from lib.providers.evolution.states import QR_LIFETIME, to_state
 from lib.providers.evolution.wire import text, to_int
 
-QR_LIFETIME = timedelta(seconds=40)
 # Known events we deliberately do not consume (we subscribe to few of them anyway).
 NOT_CONSUMED = {"contacts.upsert", "contacts.update", "contacts.set", "chats.upsert", "chats.update", "chats.set",
                 "chats.delete", "presence.update", "messages.edited", "messages.delete", "messages.set",

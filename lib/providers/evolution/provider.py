@@ -1,6 +1,7 @@
 """Evolution API v2 (Baileys) behind the provider contract.
 
-Wire contract read from EvolutionAPI/evolution-api at v2.3.6 (research/evolution-api.md §1-§2):
+Wire contract read from EvolutionAPI/evolution-api at 2.3.6 (src/api/routes/*.router.ts,
+src/api/guards/auth.guard.ts, src/api/controllers/instance.controller.ts):
 - one header, `apikey`; the global key (AUTHENTICATION_API_KEY) only where the instance token
   cannot work — POST /instance/create and GET /instance/fetchInstances; every
   /{resource}/{action}/{instance} route gets the instance's own token;
@@ -12,42 +13,40 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from lib import config, log, resilience
-from lib.errors import ConfigError, InstanceNotFound, NumberDisconnected, ProviderError
+from lib import webhook_auth as auth
+from lib.errors import ConfigError, InstanceNotFound, NumberDisconnected, ProviderError, WebhookAuthError
 from lib.events import Event, from_unix
-from lib.providers import http
+from lib.providers import error_table, http, naming
 from lib.providers.base import (
     ConnectionState,
     CreateRequest,
     InstanceInfo,
     InstanceSummary,
+    MediaBytes,
+    MediaMessage,
     MediaSpec,
     NumberRef,
+    PresetSecrets,
     Provider,
     QrCode,
     SentMessage,
     WebhookIdentity,
 )
 from lib.providers.evolution import errors as evo_errors
-from lib.providers.evolution.states import to_state
-from lib.webhooks import auth
+from lib.providers.evolution.states import QR_LIFETIME, to_state
+from lib.providers.naming import digits
 
-NAME_PREFIX = "inbox-"
-QR_LIFETIME = timedelta(seconds=40)  # Baileys rotates QR refs about every 45 s (research §4.2)
-# What we consume (UPPER_SNAKE in configuration; research §3.2). Always sent: an absent `events`
-# makes WebhookController.set throw (research §2.2).
+# What we consume (UPPER_SNAKE in configuration: src/api/integrations/event/event.controller.ts).
+# Always sent: an absent `events` makes WebhookController.set throw
+# (src/api/integrations/event/webhook/webhook.controller.ts reads `events.length`).
 EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "CONNECTION_UPDATE", "QRCODE_UPDATED",
           "LOGOUT_INSTANCE", "REMOVE_INSTANCE"]
-
-
-def digits(value: str | None) -> str | None:
-    found = "".join(ch for ch in value or "" if ch.isdigit())
-    return found or None
 
 
 def to_number(chat_id: str) -> str:
@@ -88,7 +87,8 @@ class EvolutionProvider(Provider):
             raise ConfigError("this number has no Evolution instance token stored; delete and add it again")
         call = resilience.Call(provider=self.name, operation=operation, method=method, url=self.base_url + path,
                                instance=instance, json=json, params=params, headers={"apikey": key},
-                               idempotent=not sending)
+                               idempotent=not sending, server_failure=lambda r: error_table.server_failure(
+                                   evo_errors.to_error(r.status_code, http.body(r), sending=sending)))
         resp = resilience.send(self._client or http.client(), call)
         body = http.body(resp)
         if resp.status_code in ok:
@@ -105,23 +105,43 @@ class EvolutionProvider(Provider):
             raise InstanceNotFound("this number has no Evolution instance yet", provider=self.name)
         return ref.provider_instance_id
 
-    def _webhook(self) -> dict[str, Any]:
+    def _webhook(self, number_id: str) -> dict[str, Any]:
+        """The instance's webhook: a URL naming the number, and a `jwt_key` of its own.
+
+        `jwt_key` makes Evolution send `Authorization: Bearer <HS256 JWT>` signed with it
+        (src/api/integrations/event/webhook/webhook.controller.ts). Evolution hands that key back in
+        clear to any holder of the instance token (GET /webhook/find/{instance}), so each number gets
+        a key derived from our secret and its id: a key read back opens that number's webhook only."""
         url = self.webhook_url or config.require(None, "PUBLIC_BASE_URL")
         secret = config.require(self.webhook_secret, "EVOLUTION_WEBHOOK_SECRET")
-        # `jwt_key` makes Evolution send `Authorization: Bearer <HS256 JWT>` signed with it (§3.3).
-        return {"enabled": True, "url": url, "byEvents": False, "base64": False,
-                "headers": {"jwt_key": secret, "Content-Type": "application/json"}, "events": EVENTS}
+        return {"enabled": True, "url": f"{url}/{number_id}", "byEvents": False, "base64": False,
+                "headers": {"jwt_key": auth.evolution_number_key(secret, number_id),
+                            "Content-Type": "application/json"}, "events": EVENTS}
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def planned_instance_id(self, number_id: str) -> str:
-        return NAME_PREFIX + number_id
+        return naming.instance_name(number_id)
+
+    def check_create(self, req: CreateRequest) -> None:
+        config.require(self.base_url, "EVOLUTION_API_URL")
+        config.require(self.global_key, "EVOLUTION_GLOBAL_API_KEY")
+        config.require(self.webhook_secret, "EVOLUTION_WEBHOOK_SECRET")
+        config.require(self.webhook_url, "PUBLIC_BASE_URL")
+
+    def preset_secrets(self, req: CreateRequest) -> PresetSecrets:
+        # We choose the instance token (POST /instance/create takes `token`): stored before the call,
+        # it lets the events Evolution sends from inside create (it holds the request ≥ 5 s while the
+        # session starts) pass the body `apikey` check.
+        token = secrets.token_hex(24)
+        log.register_secret(token)
+        return PresetSecrets(api_token=token)
 
     def create_instance(self, req: CreateRequest) -> InstanceInfo:
         name = self.planned_instance_id(req.number_id)
-        token = secrets.token_hex(24)
+        token = req.api_token or self.preset_secrets(req).api_token
         log.register_secret(token)
         payload: dict[str, Any] = {"instanceName": name, "token": token, "integration": "WHATSAPP-BAILEYS",
-                                   "qrcode": True, "webhook": self._webhook()}
+                                   "qrcode": True, "webhook": self._webhook(req.number_id)}
         if req.phone:
             payload["number"] = digits(req.phone)
         try:
@@ -130,7 +150,7 @@ class EvolutionProvider(Provider):
         except ProviderError as exc:
             if exc.http_status != 403:  # 403 = "name already in use": a retried create
                 raise
-            return self._adopt(name)
+            return self._adopt(name, req.number_id)
         inst = body.get("instance") or {}
         token = body.get("hash") if isinstance(body.get("hash"), str) else token
         qr = self._qr(body.get("qrcode"))
@@ -139,7 +159,7 @@ class EvolutionProvider(Provider):
                                            "integration": inst.get("integration", "WHATSAPP-BAILEYS")},
                             state=to_state(inst.get("status")))
 
-    def _adopt(self, name: str) -> InstanceInfo:
+    def _adopt(self, name: str, number_id: str) -> InstanceInfo:
         rows = self._call("fetch_instances", "GET", "/instance/fetchInstances", self.global_key,
                           params={"instanceName": name}, instance=name)
         row = next((r for r in rows if isinstance(r, dict) and r.get("name") == name), None) if isinstance(
@@ -148,8 +168,8 @@ class EvolutionProvider(Provider):
             raise ProviderError("Evolution says the instance exists but does not list it", provider=self.name)
         token = row["token"]
         log.register_secret(token)
-        self._call("set_webhook", "POST", f"/webhook/set/{name}", token, json={"webhook": self._webhook()},
-                   instance=name)
+        self._call("set_webhook", "POST", f"/webhook/set/{name}", token,
+                   json={"webhook": self._webhook(number_id)}, instance=name)
         return InstanceInfo(provider_instance_id=name, managed=True, api_token=token,
                             instance_data={"instanceName": name, "instanceId": row.get("id"),
                                            "integration": row.get("integration", "WHATSAPP-BAILEYS")},
@@ -157,8 +177,8 @@ class EvolutionProvider(Provider):
 
     def configure_webhook(self, ref: NumberRef) -> None:
         name = self._instance(ref)
-        self._call("set_webhook", "POST", f"/webhook/set/{name}", ref.api_token, json={"webhook": self._webhook()},
-                   instance=name)
+        self._call("set_webhook", "POST", f"/webhook/set/{name}", ref.api_token,
+                   json={"webhook": self._webhook(ref.number_id)}, instance=name)
 
     @staticmethod
     def _qr(obj: Any) -> QrCode | None:
@@ -207,7 +227,7 @@ class EvolutionProvider(Provider):
         rows = self._call("fetch_instances", "GET", "/instance/fetchInstances", self.global_key)
         return [InstanceSummary(r["name"], to_state(r.get("connectionStatus"), r.get("disconnectionReasonCode")
                                                     if r.get("connectionStatus") == "close" else None),
-                                r.get("profileName"))
+                                r.get("profileName"), naming.number_id_of(r["name"]))
                 for r in rows if isinstance(r, dict) and isinstance(r.get("name"), str)]
 
     def server_info(self) -> dict[str, Any]:
@@ -235,6 +255,10 @@ class EvolutionProvider(Provider):
         return self._sent(body)
 
     def send_media(self, ref: NumberRef, to: str, media: MediaSpec, quoted_id: str | None = None) -> SentMessage:
+        if media.kind == "voice":
+            from lib.providers.evolution import media as evo_media  # noqa: PLC0415
+
+            return evo_media.send_voice(self, ref, to_number(to), media, self._quoted(quoted_id))
         name = self._instance(ref)
         payload: dict[str, Any] = {"number": to_number(to), "mediatype": media.kind, "media": media.url,
                                    **self._quoted(quoted_id)}
@@ -246,9 +270,19 @@ class EvolutionProvider(Provider):
         return self._sent(body)
 
     # -- webhooks ------------------------------------------------------------------------------------
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookIdentity:
-        auth.verify_evolution(headers, auth.evolution_secrets(), config.settings().evolution_webhook_max_age_seconds)
-        return WebhookIdentity(provider=self.name)
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, path_id: str | None = None) -> WebhookIdentity:
+        max_age = config.settings().evolution_webhook_max_age_seconds
+        if path_id is None:
+            # The route of numbers configured before per-number keys: one key shared by every number
+            # (and readable by any instance token holder), so the body's apikey must also match.
+            auth.verify_evolution(headers, auth.evolution_secrets(), max_age)
+            return WebhookIdentity(apikey_required=True)
+        number_id = auth.number_id(path_id)
+        keys = [auth.evolution_number_key(s, number_id) for s in auth.evolution_secrets()]
+        if not keys:
+            raise WebhookAuthError("no_secret_configured")
+        auth.verify_evolution(headers, keys, max_age)
+        return WebhookIdentity(number_id=number_id)
 
     def normalize_webhook(self, payload: Mapping[str, Any]) -> list[Event]:
         from lib.providers.evolution.normalize import normalize  # noqa: PLC0415
@@ -258,3 +292,9 @@ class EvolutionProvider(Provider):
     def webhook_instance(self, payload: Mapping[str, Any]) -> str | None:
         value = payload.get("instance")
         return value if isinstance(value, str) else None
+
+    # -- media ---------------------------------------------------------------------------------------
+    def fetch_media(self, ref: NumberRef, message: MediaMessage) -> MediaBytes:
+        from lib.providers.evolution import media as evo_media  # noqa: PLC0415
+
+        return evo_media.fetch(self, ref, message)

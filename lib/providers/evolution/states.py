@@ -1,13 +1,21 @@
 """Evolution (Baileys) connection states → our number status.
 
 Evolution sends `connection.update` with `state` open | connecting | close | refused and a
-`statusReason` (Baileys DisconnectReason, research/evolution-api.md §5). It only reports `close` for
-terminal codes (401/403/402/406); transient drops reconnect silently.
+`statusReason` (Baileys DisconnectReason, WhiskeySockets/Baileys v7.0.0-rc.6 src/Types/index.ts).
+It only reports `close` for terminal codes (401/403/402/406); transient drops reconnect silently
+(EvolutionAPI/evolution-api 2.3.6, src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts,
+connectionUpdate).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from lib.providers.base import ConnectionState
+
+# Baileys rotates QR refs about every 45 s (qrTimeout in whatsapp.baileys.service.ts, 2.3.6): a QR
+# is shown as valid for a little less.
+QR_LIFETIME = timedelta(seconds=40)
 
 # Baileys DisconnectReason (src/Types/index.ts at v7.0.0-rc.6) plus the CB:failure reasons
 # whatsmeow names (402 TempBanned, 403 MainDeviceGone, 406 UnknownLogout/banned).

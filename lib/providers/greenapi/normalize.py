@@ -1,6 +1,6 @@
 """GREEN-API notifications → internal events. Pure: no I/O, no configuration.
 
-Bodies per green-api.com/en/docs/api/receiving/notifications-format/ (research/greenapi.md §4).
+Bodies per https://green-api.com/en/docs/api/receiving/notifications-format/.
 Voice notes: GREEN-API sends them as `audioMessage`; we call one a voice note when its mimeType is
 Ogg/Opus (WhatsApp's push-to-talk encoding), otherwise plain audio.
 """
@@ -149,9 +149,10 @@ def _state(payload: Mapping[str, Any]) -> list[Event]:
     state = to_state(raw)
     data = payload.get("instanceData") if isinstance(payload.get("instanceData"), Mapping) else {}
     wid = _text(data.get("wid"))
+    stamped = payload.get("timestamp") is not None
     return [ConnectionEvent(status=state.status, raw_state=state.raw_state,
                             timestamp=from_unix(payload.get("timestamp")), reason=state.reason,
-                            phone=wid.split("@")[0] if wid else None)]
+                            phone=wid.split("@")[0] if wid else None, clock="provider" if stamped else "receipt")]
 
 
 HANDLERS: dict[str, Callable[[Mapping[str, Any]], list[Event]]] = {

@@ -1,4 +1,4 @@
-"""GREEN-API behind the provider contract (research/greenapi.md).
+"""GREEN-API behind the provider contract (https://green-api.com/en/docs/api/).
 
 Instance methods are `{apiUrl}/waInstance{idInstance}/{method}/{apiTokenInstance}`: the token is a
 path segment, so URLs are never logged (resilience logs operation and instance only). apiUrl and
@@ -17,21 +17,25 @@ import mimetypes
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from lib import config, log, resilience
+from lib import webhook_auth as auth
 from lib.errors import InstanceNotFound, InvalidRequest, NotSupported, NumberDisconnected, ProviderError
 from lib.events import Event
-from lib.providers import http
+from lib.providers import error_table, http, naming
 from lib.providers.base import (
     ConnectionState,
     CreateRequest,
     InstanceInfo,
     InstanceSummary,
+    MediaBytes,
+    MediaMessage,
     MediaSpec,
     NumberRef,
+    PresetSecrets,
     Provider,
     QrCode,
     SentMessage,
@@ -39,12 +43,11 @@ from lib.providers.base import (
 )
 from lib.providers.greenapi import errors as gerr
 from lib.providers.greenapi.states import to_state
-from lib.webhooks import auth
 
-NAME_PREFIX = "inbox-"
 QR_LIFETIME = timedelta(seconds=20)        # the QR rotates every 20 s (account/QR)
 PAIRING_LIFETIME = timedelta(seconds=150)  # a pairing code lives ~2.5 min (GetAuthorizationCode)
 # Webhook switches we consume (SetSettings; all are off after instance creation).
+# https://green-api.com/en/docs/api/account/SetSettings/
 WEBHOOK_SWITCHES = {"incomingWebhook": "yes", "outgoingWebhook": "yes", "outgoingMessageWebhook": "yes",
                     "outgoingAPIMessageWebhook": "yes", "stateWebhook": "yes"}
 
@@ -87,6 +90,8 @@ class GreenApiProvider(Provider):
 
     # -- HTTP --------------------------------------------------------------------------------------
     def _send(self, call: resilience.Call, sending: bool = False) -> Any:
+        call.server_failure = lambda r: error_table.server_failure(
+            gerr.to_error(r.status_code, http.body(r), sending=sending))
         resp = resilience.send(self._client or http.client(), call)
         body = http.body(resp)
         if resp.status_code == 200:
@@ -96,21 +101,25 @@ class GreenApiProvider(Provider):
 
     def _instance_call(self, ref: NumberRef, operation: str, method: str, api: str, json: Any = None,
                        sending: bool = False) -> Any:
-        id_instance = ref.provider_instance_id or ref.instance_data.get("idInstance")
+        id_instance = str(ref.provider_instance_id or ref.instance_data.get("idInstance") or "")
         if not id_instance or not ref.api_token:
             raise InstanceNotFound("this number has no GREEN-API instance credentials", provider=self.name)
+        if not id_instance.isdigit():
+            raise InstanceNotFound("this number's GREEN-API instance id is not a number", provider=self.name)
         log.register_secret(ref.api_token)
         base = str(ref.instance_data.get("apiUrl") or self.api_url).rstrip("/")
-        call = resilience.Call(provider=self.name, operation=operation, method=method, instance=str(id_instance),
-                               url=f"{base}/waInstance{id_instance}/{api}/{ref.api_token}", json=json,
-                               idempotent=not sending)
+        # Path segments are encoded: a token must never pick the path or query we request.
+        call = resilience.Call(provider=self.name, operation=operation, method=method, instance=id_instance,
+                               url=f"{base}/waInstance{id_instance}/{api}/{quote(ref.api_token, safe='')}",
+                               json=json, idempotent=not sending)
         return self._send(call, sending)
 
-    def _partner_call(self, operation: str, method: str, api: str, json: Any = None) -> Any:
+    def _partner_call(self, operation: str, method: str, api: str, json: Any = None, idempotent: bool = True) -> Any:
         token = config.require(self.partner_token, "GREEN_API_PARTNER_TOKEN")
         call = resilience.Call(provider=self.name, operation=operation, method=method,
-                               url=f"{self.partner_url.rstrip('/')}/partner/{api}/{token}", json=json)
-        body = self._send(call)
+                               url=f"{self.partner_url.rstrip('/')}/partner/{api}/{quote(token, safe='')}", json=json,
+                               idempotent=idempotent)
+        body = self._send(call, sending=not idempotent)
         if isinstance(body, dict) and "code" in body and "description" in body:  # errors as HTTP 200
             raise gerr.partner_error(body)
         return body
@@ -120,18 +129,30 @@ class GreenApiProvider(Provider):
         url = self.webhook_url or config.require(None, "PUBLIC_BASE_URL")
         return {"webhookUrl": url, "webhookUrlToken": auth.greenapi_token(number_id), **WEBHOOK_SWITCHES}
 
+    def check_create(self, req: CreateRequest) -> None:
+        if not req.credentials and not self.partner_token:
+            raise InvalidRequest("send `green_api` with your instance's id_instance and api_token_instance "
+                                 "(this deployment cannot create GREEN-API instances)", code="credentials_required")
+        config.require(self.webhook_url, "PUBLIC_BASE_URL")
+        config.require(config.settings().webhook_token_secret, "WEBHOOK_TOKEN_SECRET")
+
+    def preset_secrets(self, req: CreateRequest) -> PresetSecrets:
+        token = (req.credentials or {}).get("apiTokenInstance")
+        return PresetSecrets(api_token=token, webhook_token=auth.greenapi_token(req.number_id))
+
     def create_instance(self, req: CreateRequest) -> InstanceInfo:
         if req.credentials:
             return self._link(req)
-        if not self.partner_token:
-            raise InvalidRequest("send `green_api` with your instance's id_instance and api_token_instance "
-                                 "(this deployment cannot create GREEN-API instances)", code="credentials_required")
-        name = NAME_PREFIX + req.number_id
+        self.check_create(req)
+        name = naming.instance_name(req.number_id)
         settings = self._settings(req.number_id)
+        # createInstance is not idempotent (each call is a new paid instance): an instance an earlier
+        # attempt made is found by its name first, and the call is never retried once it may have
+        # reached GREEN-API (a lost answer is an orphan the sync job finds by its name).
         existing = [i for i in self._partner_call("get_instances", "GET", "getInstances") or []
                     if isinstance(i, dict) and i.get("name") == name and not i.get("deleted")]
         created = existing[0] if existing else self._partner_call("create_instance", "POST", "createInstance",
-                                                                  {"name": name, **settings})
+                                                                  {"name": name, **settings}, idempotent=False)
         if not created.get("idInstance") or not created.get("apiTokenInstance"):
             raise ProviderError("GREEN-API created an instance but returned no credentials", provider=self.name)
         log.register_secret(created["apiTokenInstance"])
@@ -193,6 +214,13 @@ class GreenApiProvider(Provider):
         except NumberDisconnected:
             pass  # not authorized: already logged out
 
+    def teardown(self, ref: NumberRef) -> None:
+        """The webhook is cleared first: a linked instance outlives its number here (it is the
+        user's), and must stop sending us its notifications, message texts included."""
+        self._skip_done(lambda r: self._instance_call(r, "set_settings", "POST", "setSettings",
+                                                      {"webhookUrl": "", "webhookUrlToken": ""}), ref)
+        super().teardown(ref)
+
     def delete(self, ref: NumberRef) -> None:
         if not ref.instance_data.get("managed"):
             return  # the user's own instance: logged out by the caller, never deleted by us
@@ -206,7 +234,7 @@ class GreenApiProvider(Provider):
         if not self.partner_token:
             raise NotSupported("listing GREEN-API instances needs GREEN_API_PARTNER_TOKEN", provider=self.name)
         rows = self._partner_call("get_instances", "GET", "getInstances") or []
-        return [InstanceSummary(str(r["idInstance"]), None, r.get("name"))
+        return [InstanceSummary(str(r["idInstance"]), None, r.get("name"), naming.number_id_of(r.get("name")))
                 for r in rows if isinstance(r, dict) and not r.get("deleted") and r.get("idInstance")]
 
     # -- messages ----------------------------------------------------------------------------------
@@ -220,6 +248,10 @@ class GreenApiProvider(Provider):
         return self._sent(self._instance_call(ref, "send_message", "POST", "sendMessage", payload, sending=True))
 
     def send_media(self, ref: NumberRef, to: str, media: MediaSpec, quoted_id: str | None = None) -> SentMessage:
+        if media.kind == "voice":
+            from lib.providers.greenapi import media as green_media  # noqa: PLC0415
+
+            return green_media.send_voice(self, ref, chat_id(to), media, quoted_id)
         payload: dict[str, Any] = {"chatId": chat_id(to), "urlFile": media.url, "fileName": file_name(media)}
         if media.caption:
             payload["caption"] = media.caption
@@ -229,8 +261,8 @@ class GreenApiProvider(Provider):
                                               sending=True))
 
     # -- webhooks ----------------------------------------------------------------------------------
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookIdentity:
-        return WebhookIdentity(provider=self.name, number_id=auth.verify_greenapi(headers, auth.greenapi_secrets()))
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, path_id: str | None = None) -> WebhookIdentity:
+        return WebhookIdentity(number_id=auth.verify_greenapi(headers, auth.greenapi_secrets()))
 
     def normalize_webhook(self, payload: Mapping[str, Any]) -> list[Event]:
         from lib.providers.greenapi.normalize import normalize  # noqa: PLC0415
@@ -241,3 +273,9 @@ class GreenApiProvider(Provider):
         data = payload.get("instanceData")
         value = data.get("idInstance") if isinstance(data, Mapping) else None
         return str(value) if isinstance(value, (int, str)) and str(value) else None
+
+    # -- media ---------------------------------------------------------------------------------------
+    def fetch_media(self, ref: NumberRef, message: MediaMessage) -> MediaBytes:
+        from lib.providers.greenapi import media as green_media  # noqa: PLC0415
+
+        return green_media.fetch(self, ref, message)

@@ -1,4 +1,4 @@
-"""GREEN-API `stateInstance` → our number status (research/greenapi.md §2, §4)."""
+"""GREEN-API `stateInstance` → our number status (https://green-api.com/en/docs/api/account/GetStateInstance/)."""
 
 from __future__ import annotations
 

@@ -3,4 +3,4 @@ from lib.http import JsonHandler, Request
 
 class handler(JsonHandler):
     def post(self, req: Request):
-        return {"sub_of": req.path_id}
+        return {"sub_of": req.query.get("id")}

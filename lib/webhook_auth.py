@@ -1,13 +1,18 @@
 """Authenticate provider webhooks from headers and raw bytes, before any parsing.
 
 Each verifier has a signing twin, used by the simulators and the tests, so what is checked is
-exactly what is produced (the standardwebhooks pattern).
+exactly what is produced (the standardwebhooks pattern). This module sits below the providers and
+the webhook pipeline: it imports neither.
 
 Evolution API: it signs nothing over the body. A per-instance webhook whose `headers` carry
 `jwt_key` makes Evolution send `Authorization: Bearer <JWT>`, HS256 with that key, claims
 `{iat, exp: iat+600, app: "evolution", action: "webhook"}`, minted once per event and reused by
-its retries (src/api/integrations/event/webhook/webhook.controller.ts, v2.3.6). We accept the
-current and the previous secret (rotation) and reject an `iat` older than our window.
+its retries (src/api/integrations/event/webhook/webhook.controller.ts, v2.3.6). Each number's
+webhook has a key of its own derived from our secret (`evolution_number_key`) and its id in the URL,
+so a token proves its number before the body is parsed. We accept the current and the previous
+secret (rotation) and reject an `iat` older than our window; since Evolution reuses one JWT for all
+retries of an event, the retry schedule of the server kit ends inside that window
+(deploy/evolution/retry_window.py checks the arithmetic).
 
 GREEN-API: it sends `Authorization: Bearer <webhookUrlToken>` (GREEN-API's own receivers strip the
 `Bearer ` prefix: whatsapp-api-webhook-server-golang pkg/webhook.go). We give every number its own
@@ -82,6 +87,21 @@ def verify_evolution(headers: Mapping[str, str], secrets: list[str], max_age: in
     if now - iat > max_age + CLOCK_SKEW_SECONDS:
         raise WebhookAuthError("too_old")
     return claims
+
+
+def evolution_number_key(secret: str, number_id: str) -> str:
+    """The `jwt_key` one number's Evolution webhook is configured with: HMAC-SHA256 of its id under
+    our secret. Evolution returns a webhook's `jwt_key` in clear from GET /webhook/find/{instance};
+    a key read back there opens that one number's webhook, nobody else's."""
+    return hmac.new(secret.encode(), f"evolution:{uuid.UUID(number_id)}".encode(), hashlib.sha256).hexdigest()
+
+
+def number_id(value: str) -> str:
+    """A number id named by a webhook URL; WebhookAuthError when it cannot be one."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise WebhookAuthError("malformed_number_id") from None
 
 
 def evolution_secrets() -> list[str]:
