@@ -15,7 +15,7 @@ from typing import Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from lib import db, log
+from lib import db, log, netguard
 from lib.errors import AppError, Conflict, DatabaseUnavailable, InvalidRequest
 from lib.providers import get_provider
 from lib.providers.base import MediaSpec, NumberRef
@@ -40,10 +40,19 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
         raise InvalidRequest("send an Idempotency-Key header (1-255 characters) so a retry never sends twice",
                              code="idempotency_key_required")
     media = body.media
+    upload = None
+    if media is not None and media.upload_id is not None:
+        from lib.media import uploads  # noqa: PLC0415 - the S3 client loads only for sends of uploaded files
+
+        upload = uploads.resolve(owner, str(media.upload_id))
+        media = media.model_copy(update={"mime_type": media.mime_type or upload["content_type"],
+                                         "file_name": media.file_name or upload["file_name"]})
+    if media is not None and media.url is not None:
+        netguard.check_public_url(str(media.url))  # before anything is written or sent
     prep = db.call("prepare_send", p_owner=owner, p_chat_id=chat_id, p_idempotency_key=idempotency_key,
                    p_request_hash=request_hash(body), p_type=body.type,
                    p_body=body.text if body.type == "text" else (media.caption if media else None),
-                   p_media_url=str(media.url) if media else None,
+                   p_media_url=str(media.url) if media and media.url else None,
                    p_media_mime_type=media.mime_type if media else None,
                    p_media_file_name=media.file_name if media else None, p_quoted=body.quoted_message_id)
     message = prep["message"]
@@ -64,8 +73,8 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
         if body.type == "text":
             sent = provider.send_text(ref, prep["to"], body.text, quoted_id=body.quoted_message_id)
         else:
-            spec = MediaSpec(kind=body.type, url=str(media.url), caption=media.caption, file_name=media.file_name,
-                             mime_type=media.mime_type)
+            spec = MediaSpec(kind=body.type, url=upload["url"] if upload else str(media.url), caption=media.caption,
+                             file_name=media.file_name, mime_type=media.mime_type)
             sent = provider.send_media(ref, prep["to"], spec, quoted_id=body.quoted_message_id)
     except AppError as exc:
         db.call("fail_send", p_message_id=message["id"], p_code=exc.code, p_message=exc.message,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
@@ -21,7 +22,9 @@ class GreenApiCredentials(_In):
     """An existing GREEN-API instance of the user's (the flow without a partner token)."""
 
     id_instance: Annotated[str, Field(pattern=r"^\d{4,12}$")]
-    api_token_instance: Annotated[str, Field(min_length=10, max_length=200, repr=False)]
+    # GREEN-API instance tokens are hex (50 characters in the console); anything else could steer
+    # the path we request on the GREEN-API host.
+    api_token_instance: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{16,128}$", repr=False)]
     api_url: HttpUrl | None = None
     media_url: HttpUrl | None = None
 
@@ -35,14 +38,37 @@ class CreateNumberRequest(_In):
 
 
 class Media(_In):
-    url: HttpUrl
+    url: HttpUrl | None = Field(None, description="a public URL of the file; or send `upload_id`")
+    upload_id: UUID | None = Field(None, description="a file uploaded through POST /api/v1/media/uploads")
     caption: Annotated[str, Field(max_length=4096)] | None = None
     file_name: Annotated[str, Field(max_length=255)] | None = None
     mime_type: Annotated[str, Field(max_length=127)] | None = None
 
+    @model_validator(mode="after")
+    def _one_source(self) -> Media:
+        if (self.url is None) == (self.upload_id is None):
+            raise ValueError("media needs exactly one of `url` or `upload_id`")
+        return self
+
+
+class UploadRequest(_In):
+    content_type: Annotated[str, Field(pattern=r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$",
+                                       max_length=127)]
+    file_name: Annotated[str, Field(max_length=255)] | None = None
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    url: str = Field(description="PUT the file's bytes here, with the `headers` given, before `expires_at`")
+    method: Literal["PUT"]
+    headers: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
 
 class SendRequest(_In):
-    type: Literal["text", "image", "video", "audio", "document"] = "text"
+    type: Literal["text", "image", "video", "audio", "voice", "document"] = Field(
+        "text", description="`voice` sends audio as a voice note (push-to-talk)")
     text: Annotated[str, Field(min_length=1, max_length=20000)] | None = None
     media: Media | None = None
     quoted_message_id: Annotated[str, Field(max_length=128)] | None = None
@@ -52,7 +78,7 @@ class SendRequest(_In):
         if self.type == "text" and not self.text:
             raise ValueError("a text message needs `text`")
         if self.type != "text" and self.media is None:
-            raise ValueError(f"a {self.type} message needs `media` with a `url`")
+            raise ValueError(f"a {self.type} message needs `media` with a `url` or an `upload_id`")
         if self.type == "text" and self.media is not None:
             raise ValueError("a text message takes no `media`; set `type` to the media kind")
         return self
@@ -105,6 +131,11 @@ class MessageOut(BaseModel):
     media_url: str | None
     media_mime_type: str | None
     media_file_name: str | None
+    media_state: Literal["pending", "stored", "failed"] | None = Field(
+        None, description="inbound media: being stored, stored (GET /api/v1/messages/{id}/media), or failed")
+    media_size: int | None = None
+    media_sha256: str | None = None
+    media_error: str | None = None
     quoted_provider_message_id: str | None
     sent_at: datetime | None
     created_at: datetime

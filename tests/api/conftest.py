@@ -23,8 +23,22 @@ def server_url() -> Iterator[str]:
     server.server_close()
 
 
+# This machine has no DNS: public test names resolve through a table (lib.netguard's resolver seam).
+PUBLIC_NAMES = {"cdn.example.com": ["93.184.215.14"], "files.example.org": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+                "internal.example.com": ["10.0.0.7"], "loopback.example.com": ["127.0.0.1"]}
+
+
+def fake_resolve(host: str) -> list[str]:
+    if host in PUBLIC_NAMES:
+        return PUBLIC_NAMES[host]
+    raise OSError(f"{host} does not resolve")
+
+
 @pytest.fixture
 def api(database, server_url, monkeypatch) -> Iterator[httpx.Client]:
+    from lib import netguard
+
+    monkeypatch.setattr(netguard, "resolve", fake_resolve)
     monkeypatch.setenv("PUBLIC_BASE_URL", server_url)
     monkeypatch.setenv("WEBHOOK_TOKEN_SECRET", "test-webhook-token-secret-0123456789")
     config.reset()
