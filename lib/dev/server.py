@@ -14,6 +14,7 @@ import importlib.util
 import json
 import re
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -67,8 +68,11 @@ class _Modules:
             cls = self._classes.get(file)
             if cls is None:
                 name = ".".join(file.relative_to(self._root).with_suffix("").parts)
+                # As vercel_runtime's resolver loads an entrypoint: registered in sys.modules under its
+                # dotted path (so `inspect.getfile(handler)` works the same in both).
                 spec = importlib.util.spec_from_file_location(name, file)
                 module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
                 spec.loader.exec_module(module)
                 cls = next((v for k, v in vars(module).items() if k.lower() == "handler" and isinstance(v, type)), None)
                 if cls is None:

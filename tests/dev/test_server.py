@@ -119,3 +119,14 @@ def test_a_malformed_request_line_is_400_json_and_the_server_keeps_serving(base)
     assert head.startswith(b"HTTP/1.1 400 "), head[:200]
     assert json.loads(body)["error"]["code"] == "bad_request"
     assert httpx.get(f"{base}/api/things").status_code == 200
+
+
+def test_route_modules_are_registered_like_vercels_runtime_registers_them(base):
+    """vercel_runtime.resolver puts the entrypoint in sys.modules under its dotted path; so do we, so
+    that a handler can find its own file (`inspect.getfile`) the same way in both."""
+    import inspect
+    import sys
+
+    httpx.get(f"{base}/api/things/x")
+    module = sys.modules["api.things.[id]"]
+    assert Path(inspect.getfile(module)) == SAMPLE / "things" / "[id].py"
