@@ -1,17 +1,17 @@
 """Evolution health: is the server reachable (latency, version), and do the instances agree with us?
 
-Healthy (200) when Evolution answers and the database answers; 503 otherwise. The figures are for
-an authorised caller only (`Authorization: Bearer $CRON_SECRET`): a public caller learns healthy
-or not, nothing more.
+Healthy (200) when Evolution answers (and, for the detailed report, the database too); 503
+otherwise. A public caller costs one cheap probe and learns healthy or not, nothing more; the
+figures are for an authorised caller only (`Authorization: Bearer $CRON_SECRET`).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from lib import db, log, redis
+from lib import db, log
 from lib.errors import AppError
+from lib.monitor import probes
 from lib.providers import provider
 
 _log = log.get("health")
@@ -21,31 +21,48 @@ AGREES = {"active": {"active"}, "connecting": {"connecting", "qr", "pending"},
           "logged_out": {"logged_out", "disconnected", "qr"}, "blocked": {"blocked", "disconnected", "logged_out"}}
 
 
-def evolution() -> tuple[bool, dict[str, Any]]:
+def evolution(detailed: bool = True) -> tuple[bool, dict[str, Any]]:
+    """The cheap probe (lib/monitor/probes.py; never `GET /`, which makes Evolution fetch
+    web.whatsapp.com), and for an authorised caller the instance comparison and the figures."""
     report: dict[str, Any] = {}
     healthy = True
-    prov = provider("evolution")
-    started = time.perf_counter()
     try:
-        report["evolution"] = {"reachable": True, **prov.server_info()}
-        instances = {i.provider_instance_id: i for i in prov.list_instances()}
-        report["evolution"]["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        report["evolution"]["instances"] = len(instances)
-    except AppError as exc:
+        probe = probes.evolution_server()
+    except AppError as exc:  # not configured
+        probe = {"reachable": False, "ok": False, "error": exc.code, "latency_ms": 0.0}
+    report["evolution"] = dict(probe)
+    instances = None
+    if not probe["ok"]:
         healthy = False
-        instances = None
-        report["evolution"] = {"reachable": False, "error": exc.code,
-                               "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+    elif detailed:
+        try:  # `GET /` (the only source of the version) at most once a day, recorded with this probe
+            fresh = probes.version_if_stale()
+            db.call("record_probe", p_target="evolution", p_ok=True, p_latency_ms=probe["latency_ms"],
+                    p_version=fresh, p_error=None)
+            known = fresh or (db.call("probe_version", p_target="evolution") or {}).get("version")
+            report["evolution"]["version"] = known
+        except AppError:
+            report["evolution"]["version"] = None
+        try:
+            instances = {i.provider_instance_id: i for i in provider("evolution").list_instances()}
+            report["evolution"]["instances"] = len(instances)
+        except AppError as exc:
+            healthy = False
+            report["evolution"].update(reachable=False, error=exc.code)
+    if not detailed:
+        return healthy, report
     try:
         ours = db.call("provider_health", p_provider="evolution")
         report["numbers"] = {"by_status": ours["counts"]}
         if instances is not None:
             report["numbers"]["disagreements"] = [{k: v for k, v in d.items() if k != "state"}
                                                   for d in disagreements(ours["numbers"], instances)[:100]]
+        # Counted in the database (every function is its own process on Vercel).
+        failures = db.call("monitor_report", p_hours=1, p_rollup=False)["auth_failures_last_hour"]
+        report["webhook_auth_failures_last_hour"] = failures.get("evolution", 0)
     except AppError as exc:
         healthy = False
         report["numbers"] = {"error": exc.code}
-    report["webhook_auth_failures"] = redis.local_counters.get("webhook_auth_failures:evolution", 0)
     return healthy, report
 
 

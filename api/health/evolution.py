@@ -1,5 +1,5 @@
 """GET /api/health/evolution — Evolution reachability and instance health; 200 healthy, 503 not.
-Details only with `Authorization: Bearer $CRON_SECRET`."""
+Details only with `Authorization: Bearer $CRON_SECRET`; a public caller costs one cheap probe."""
 
 from lib import auth, health
 from lib.http import JsonHandler, Request, Response
@@ -7,8 +7,9 @@ from lib.http import JsonHandler, Request, Response
 
 class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
     def get(self, req: Request) -> Response:
-        healthy, report = health.evolution()
+        detailed = auth.is_cron(req)
+        healthy, report = health.evolution(detailed=detailed)
         body = {"status": "ok" if healthy else "unhealthy"}
-        if auth.is_cron(req):
+        if detailed:
             body.update(report)
         return Response(200 if healthy else 503, body)
