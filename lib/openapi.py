@@ -15,7 +15,8 @@ from lib import schemas
 
 REF = "#/components/schemas/{model}"
 MODELS: list[type[BaseModel]] = [schemas.CreateNumberRequest, schemas.SendRequest, schemas.NumberOut,
-                                 schemas.NumberList, schemas.MessageOut, schemas.ErrorBody, schemas.EvolutionHealth]
+                                 schemas.NumberList, schemas.MessageOut, schemas.ErrorBody, schemas.EvolutionHealth,
+                                 schemas.UploadRequest, schemas.UploadOut]
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -86,6 +87,23 @@ def document() -> dict[str, Any]:
                      "responses": {"201": _json(schemas.MessageOut, "accepted by the provider"),
                                    "200": _json(schemas.MessageOut, "replay of an earlier request with this key"),
                                    **_errors(*common, 404, 409, 422, 429, 502, 503, 504)}},
+        },
+        "/api/v1/messages/{id}/media": {
+            "parameters": [ID],
+            "get": {"summary": "The message's stored file: a redirect to a short-lived URL", "operationId": "getMedia",
+                    "responses": {"302": {"description": "`Location`: a presigned URL valid 5 minutes"},
+                                  "202": {"description": "still being fetched from the provider; retry after "
+                                                         "`Retry-After` seconds"},
+                                  "410": _json(schemas.ErrorBody, "`media_failed`: it could not be stored (reason)"),
+                                  **_errors(401, 404, 503)}},
+        },
+        "/api/v1/media/uploads": {
+            "post": {"summary": "A presigned PUT for a file to send (then send it with `media.upload_id`)",
+                     "operationId": "createUpload",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": _ref(schemas.UploadRequest)}}},
+                     "responses": {"201": _json(schemas.UploadOut, "PUT the bytes to `url`"),
+                                   **_errors(400, 401, 405, 413, 415, 503)}},
         },
         "/api/health/evolution": {
             "get": {"summary": "Evolution reachability and instance health (details with the cron secret)",

@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.media.fixtures import s3_server, storage  # noqa: F401 - fixtures
+
 SCHEMA = schemathesis.openapi.from_path(str(Path(__file__).resolve().parents[2] / "openapi.json"))
 
 
 @pytest.fixture
-def target(api, sims, alice):
+def target(api, sims, alice, storage):  # noqa: F811 - storage: the S3 server the media routes use
     return api.base_url, alice
 
 
