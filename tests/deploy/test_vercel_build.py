@@ -149,3 +149,39 @@ def test_the_setup_script_passes_shellcheck():
     assert shellcheck, "shellcheck is not installed: `make test` installs it (scripts/ensure-system-tools.sh)"
     run = subprocess.run([shellcheck, str(vb.TOOLS / "setup.sh")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout
+
+
+ECHO_ROUTE = '''from lib.http import JsonHandler, Request
+
+
+class handler(JsonHandler):  # noqa: N801
+    def get(self, req: Request) -> dict:
+        return {"query": req.query}
+'''
+
+
+@pytest.fixture(scope="module")
+def echo(build, tmp_path_factory):
+    """A built function (its vendored runtime, our lib/) serving a probe route `api/things/[id].py`
+    that echoes the query the handler sees."""
+    func = build.functions["api/health"]
+    tree = vb.materialize(func, tmp_path_factory.mktemp("echo"))
+    vb.retarget(func, tree, "api/things/[id].py", ECHO_ROUTE)
+    harness = vb.RuntimeHarness(func, tree)
+    yield harness
+    harness.close()
+
+
+def test_the_paths_id_wins_over_a_requests_own_id_under_the_vercel_runtime(echo):
+    """Vercel routes /api/things/real?id=forged to the file with dest `?id=$1`; `vercel dev` (CLI
+    64.0.2, devRouter) merges with `Object.assign(destQuery, reqQuery)` and forwards the original
+    pathname, so the function receives `/api/things/real?id=forged`: the request's own id won the merge.
+    Our local server gives the path's value (tests/dev/test_server.py); the handler must agree."""
+    status, body, _ = echo.request("GET", "/api/things/real?id=forged", 1)
+    assert status == 200
+    assert json.loads(body)["query"]["id"] == "real"
+
+
+def test_the_query_id_is_used_when_the_runtime_sees_the_rewritten_path(echo):
+    status, body, _ = echo.request("GET", "/api/things/[id]?id=abc-123", 2)
+    assert (status, json.loads(body)["query"]["id"]) == (200, "abc-123")

@@ -145,6 +145,23 @@ def materialize(func: Function, dest: Path) -> Path:
     return dest
 
 
+def retarget(func: Function, tree: Path, entrypoint: str, source: str) -> None:
+    """Add a route file to a materialized function and make its trampoline load that file instead (the
+    builder writes the entrypoint's name and path into `vc__handler__python.py` as constants)."""
+    target = tree / entrypoint
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(source)
+    func.files[entrypoint] = target
+    trampoline = tree / "vc__handler__python.py"
+    text = trampoline.read_text()
+    module = func.name.replace("/", ".")
+    assert f'"{module}"' in text and f'"{func.name}.py"' in text, "the trampoline's format changed"
+    text = text.replace(f'"{module}"', f'"{entrypoint[:-3].replace("/", ".")}"').replace(f'"{func.name}.py"',
+                                                                                       f'"{entrypoint}"')
+    trampoline.unlink()  # a hard link into the build: replace it, do not write through it
+    trampoline.write_text(text)
+
+
 def _function_env(func: Function, tree: Path, **extra: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tree), "LANG": "C.UTF-8"}
     env.update(func.config.get("environment", {}))
