@@ -201,9 +201,10 @@ as $$
 $$;
 
 -- A message subject to the per-subject cooldown: sent now, or counted as held back.
+-- p_always: sent even inside the cooldown (a recovery after an announced failure is always told).
 create or replace function private.notify_with_cooldown(
   p_channel text, p_incident_id bigint, p_rule text, p_subject text, p_kind text, p_state text,
-  p_title text, p_body text)
+  p_title text, p_body text, p_always boolean default false)
 returns boolean language plpgsql set search_path = ''
 as $$
 declare
@@ -211,7 +212,8 @@ declare
   v_cooldown double precision := private.setting('cooldown_seconds', 900);
 begin
   select * into v_row from private.alert_cooldowns where rule = p_rule and subject = p_subject for update;
-  if v_row.rule is not null and v_row.last_sent_at > now() - make_interval(secs => v_cooldown) then
+  if v_row.rule is not null and v_row.last_sent_at > now() - make_interval(secs => v_cooldown)
+     and not (p_always and v_row.last_state is distinct from p_state) then
     update private.alert_cooldowns set suppressed = suppressed + 1 where rule = p_rule and subject = p_subject;
     return false;
   end if;
@@ -538,15 +540,15 @@ begin
   if p_firing then
     select * into v_inc from private.open_incident(p_rule, p_subject, p_title, p_details);
     if v_inc.opened then
-      perform private.enqueue_alert('email', v_inc.id, p_rule, p_subject, 'opened', p_title, p_body);
+      perform private.notify_with_cooldown('email', v_inc.id, p_rule, p_subject, 'opened', 'down', p_title, p_body);
       return 'opened';
     end if;
     return 'open';
   end if;
   v_resolved := private.resolve_incident(p_rule, p_subject);
   if v_resolved.id is not null then
-    perform private.enqueue_alert('email', v_resolved.id, p_rule, p_subject, 'resolved', p_resolved_title,
-      p_resolved_body || format(' The incident lasted %s.', date_trunc('second', now() - v_resolved.opened_at)));
+    perform private.notify_with_cooldown('email', v_resolved.id, p_rule, p_subject, 'resolved', 'up', p_resolved_title,
+      p_resolved_body || format(' The incident lasted %s.', date_trunc('second', now() - v_resolved.opened_at)), true);
     return 'resolved';
   end if;
   return 'ok';
@@ -660,27 +662,37 @@ begin
 
   v_out := v_out || jsonb_build_object('phone_unseen_warned', private.evaluate_phone_unseen());
 
-  -- Numbers whose messages were held back by the cooldown: once it is over, one summary when the
-  -- number's state is not the one the last message announced.
+  -- Messages held back by the cooldown (a flapping number, server or rate): once it is over, one
+  -- summary when the state is not the one the last message announced.
   for r in
-    select c.*, n.status, n.id as number_id from private.alert_cooldowns c
-      join public.numbers n on n.id::text = c.subject
-     where c.rule = 'number_left_active' and c.suppressed > 0
-       and c.last_sent_at <= now() - make_interval(secs => v_cooldown)
+    select c.*, n.status, n.id as number_id,
+           exists (select 1 from private.incidents i where i.rule = c.rule and i.subject = c.subject
+                                                      and i.resolved_at is null) as is_open
+      from private.alert_cooldowns c
+      left join public.numbers n on c.rule = 'number_left_active' and n.id::text = c.subject
+     where c.suppressed > 0 and c.last_sent_at <= now() - make_interval(secs => v_cooldown)
      for update of c
   loop
-    v_state := case when r.status = 'active' then 'up' else 'down' end;
-    if v_state <> r.last_state then
-      perform private.enqueue_alert('slack', null, 'number_left_active', r.subject, 'summary',
+    v_state := case when r.rule = 'number_left_active' then case when r.status = 'active' then 'up' else 'down' end
+                    when r.is_open then 'down' else 'up' end;
+    if v_state <> r.last_state and r.rule = 'number_left_active' then
+      perform private.enqueue_alert('slack', null, r.rule, r.subject, 'summary',
         case when v_state = 'up' then ':large_green_circle: Number active again after flapping'
              else ':red_circle: Number still not active after flapping' end,
         private.number_alert_text(r.number_id, r.status, null)
           || format(' It changed state %s more times during the %s s cooldown.', r.suppressed, v_cooldown));
-      update private.alert_cooldowns set last_sent_at = now(), last_state = v_state, suppressed = 0
-       where rule = r.rule and subject = r.subject;
-    else
-      update private.alert_cooldowns set suppressed = 0 where rule = r.rule and subject = r.subject;
+    elsif v_state <> r.last_state then
+      perform private.enqueue_alert('email', null, r.rule, r.subject, 'summary',
+        format('%s %s: %s after flapping', r.rule, r.subject, case when v_state = 'up' then 'recovered' else 'failing' end),
+        format('The %s alert for %s changed state %s more times during the %s s cooldown; it is now %s. '
+               || 'See /api/status and the runbook.', r.rule, r.subject, r.suppressed, v_cooldown,
+               case when v_state = 'up' then 'resolved' else 'open' end));
     end if;
+    update private.alert_cooldowns
+       set suppressed = 0,
+           last_sent_at = case when v_state <> r.last_state then now() else last_sent_at end,
+           last_state = v_state
+     where rule = r.rule and subject = r.subject;
   end loop;
   return v_out;
 end $$;

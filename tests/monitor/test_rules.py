@@ -245,3 +245,17 @@ def test_retention_keeps_14_days_of_minutes_and_90_of_hours(sql, database):
     kept = sql.execute("select res, round(extract(epoch from now() - bucket) / 86400) from private.metrics "
                        "where bucket < now() - interval '1 day' order by 1, 2").fetchall()
     assert [(r[0], int(r[1])) for r in kept] == [("hour", 89), ("minute", 13)]
+
+
+def test_a_flapping_server_is_told_down_and_up_once_then_summarised(sql, database):
+    def cycle(ok: bool):
+        _probe(sql, ok, 0)
+        return db.call("monitor_evaluate", p_settings={"server_down_after_seconds": 0})["server_down"]
+
+    assert [cycle(False), cycle(True)] == ["opened", "resolved"]  # a recovery is always told
+    assert [cycle(False), cycle(True), cycle(False)] == ["opened", "resolved", "opened"]  # inside the cooldown
+    assert [r[1] for r in _outbox(sql, "server_down")] == ["opened", "resolved"]
+    sql.execute("update private.alert_cooldowns set last_sent_at = now() - interval '16 minutes'")
+    db.call("monitor_evaluate", p_settings={})
+    rows = _outbox(sql, "server_down")
+    assert [r[1] for r in rows] == ["opened", "resolved", "summary"] and "failing after flapping" in rows[2][2]
