@@ -85,6 +85,16 @@ def test_only_the_public_folder_is_served(build):
     assert not source, source
 
 
+def test_the_cli_leaves_out_of_the_upload_all_but_what_the_build_needs(build):
+    kept = {"api", "lib", "public", "requirements.txt", ".python-version", "vercel.json"}
+    # pyproject.toml and uv.lock: written by the Python builder (from requirements.txt) after the upload
+    top = {p.name for p in build.workdir.iterdir()} - {".vercel", "pyproject.toml", "uv.lock"}
+    assert kept <= top
+    ignored = build.ignored()
+    assert ignored >= (top - kept) | {"lib/dev", "lib/sim"}, (top - kept) - ignored
+    assert not ignored & kept
+
+
 def test_the_crons_of_vercel_json_are_in_the_output(build):
     crons = json.loads((build.workdir / "vercel.json").read_text())["crons"]
     assert crons and build.config["crons"] == crons

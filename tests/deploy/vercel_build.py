@@ -65,6 +65,11 @@ class Build:
     def config(self) -> dict:
         return json.loads((self.output / "config.json").read_text())
 
+    def ignored(self) -> set[str]:
+        """What the CLI's own .vercelignore matching left out ("Ignoring <path>" in its debug log)."""
+        prefix = f"Ignoring {self.workdir}/"
+        return {line.split(prefix, 1)[1].strip() for line in self.log.splitlines() if prefix in line}
+
     def static_files(self) -> list[str]:
         static = self.output / "static"
         return sorted(str(p.relative_to(static)) for p in static.rglob("*") if p.is_file()) if static.exists() else []
@@ -116,7 +121,7 @@ def build(workdir: Path) -> Build:
                XDG_DATA_HOME=str(home / ".local" / "share"), XDG_CACHE_HOME=str(home / ".cache"),
                PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}")
     started = time.monotonic()
-    run = subprocess.run([*_no_network(), str(CLI), "build", "--yes"], cwd=workdir, env=env, capture_output=True,
+    run = subprocess.run([*_no_network(), str(CLI), "build", "--yes", "--debug"], cwd=workdir, env=env, capture_output=True,
                          text=True, timeout=600)
     seconds = time.monotonic() - started
     log = run.stdout + run.stderr
