@@ -98,8 +98,13 @@ class Cluster:
             return
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k '' -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        _run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-o", opts,
-              "-l", str(self.data_dir / "postgres.log"), "-w", "-t", "60", "start"], timeout=90)
+        log = self.data_dir / "postgres.log"
+        try:
+            _run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-o", opts, "-l", str(log), "-w", "-t", "60",
+                  "start"], timeout=90)
+        except PgError as exc:  # pg_ctl only says "could not start server": the reason is in the log
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
+            raise PgError(f"PostgreSQL did not start on port {self.port}: " + " | ".join(tail or [str(exc)])) from None
         deadline = time.monotonic() + 30
         while not _port_open(self.port):
             if time.monotonic() > deadline:
