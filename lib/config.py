@@ -62,8 +62,6 @@ class Settings(BaseModel):
     public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
     vercel_project_production_url: str | None = Field(None, alias="VERCEL_PROJECT_PRODUCTION_URL")
     vercel_url: str | None = Field(None, alias="VERCEL_URL")
-    # Logging
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
     # Operations
     metrics_token: str | None = Field(None, alias="METRICS_TOKEN")
     smtp_url: str | None = Field(None, alias="SMTP_URL")
@@ -128,11 +126,6 @@ class Settings(BaseModel):
         if v and not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return v.rstrip("/") if v else None
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, v: str) -> str:
-        return v.upper() if isinstance(v, str) else v
 
     @property
     def transport(self) -> str:

@@ -169,6 +169,22 @@ class OutcomeUnknown(ProviderError):
     code = "outcome_unknown"
 
 
+def _classes(root: type[AppError] = AppError) -> list[type[AppError]]:
+    out = [root]
+    for sub in root.__subclasses__():
+        out.extend(_classes(sub))
+    return out
+
+
+def stored(code: str, message: str, status: int | None) -> AppError:
+    """An error recorded earlier (a send's outcome, replayed for the same Idempotency-Key), as the
+    class that raised it: the one whose default code is `code`, else a provider error of that status."""
+    by_code = [c for c in _classes() if c.code == code and (status is None or c.status == status)]
+    by_status = [c for c in _classes(ProviderError) if c.status == status]
+    cls = (by_code or by_status or [ProviderError])[0]
+    return cls(message, code=code)
+
+
 def http_status(exc: BaseException) -> int:
     """The single mapping from an exception to an HTTP status."""
     return exc.status if isinstance(exc, AppError) else 500

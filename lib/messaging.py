@@ -15,7 +15,7 @@ from typing import Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from lib import db, log, netguard
+from lib import db, errors, log, netguard
 from lib.errors import AppError, Conflict, DatabaseUnavailable, InvalidRequest
 from lib.providers import get_provider
 from lib.providers.base import MediaSpec, NumberRef
@@ -27,12 +27,6 @@ _log = log.get("messaging")
 def request_hash(body: SendRequest) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _replayed_error(error: dict[str, Any]) -> AppError:
-    exc = AppError(error.get("message") or "the first attempt failed", code=error.get("code") or "provider_error")
-    exc.status = int(error.get("http_status") or 502)
-    return exc
 
 
 def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendRequest) -> tuple[int, dict[str, Any]]:
@@ -58,7 +52,9 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
     message = prep["message"]
     if prep["replay"]:
         if message.get("error"):
-            raise _replayed_error(message["error"])
+            error = message["error"]
+            raise errors.stored(error.get("code") or "provider_error", error.get("message") or "the first attempt "
+                                "failed", int(error["http_status"]) if error.get("http_status") else None)
         if not message.get("provider_message_id"):
             raise Conflict("a request with this Idempotency-Key is still in progress; retry in a moment",
                            code="idempotency_key_in_progress")

@@ -207,6 +207,31 @@ class Provider(ABC):
         """The bytes of a media message the provider delivered (lib/media persists them)."""
         raise NotSupported(f"{self.name} cannot fetch media", provider=self.name)
 
+    # -- conversations (lib/conversations.py) ------------------------------------------------------
+    # A message is addressed by the canonical chat id (`<digits>@c.us`, `<id>@g.us`), its provider
+    # id and whether we sent it; `author` is the sender in a group (canonical), when known.
+    def check_whatsapp(self, ref: NumberRef, phone: str) -> str | None:
+        """The canonical chat id of `phone` (digits) when it has WhatsApp, else None."""
+        raise NotSupported(f"{self.name} cannot check numbers", provider=self.name)
+
+    def mark_read(self, ref: NumberRef, chat_id: str, unread: list[tuple[str, str | None]]) -> None:
+        """Send the read receipt for a chat; `unread` is (provider message id, author) newest first."""
+        raise NotSupported(f"{self.name} cannot send read receipts", provider=self.name)
+
+    def send_reaction(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool, author: str | None,
+                      emoji: str) -> None:
+        """React to a message; an empty `emoji` removes our reaction."""
+        raise NotSupported(f"{self.name} cannot send reactions", provider=self.name)
+
+    def edit_message(self, ref: NumberRef, chat_id: str, message_id: str, text: str) -> None:
+        """Replace the text of a message we sent."""
+        raise NotSupported(f"{self.name} cannot edit messages", provider=self.name)
+
+    def delete_message(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
+                       author: str | None) -> None:
+        """Delete a message for everyone."""
+        raise NotSupported(f"{self.name} cannot delete messages", provider=self.name)
+
 
 @dataclass(frozen=True)
 class MediaMessage:

@@ -17,6 +17,8 @@ from lib.events import (
     Event,
     IgnoredEvent,
     Media,
+    MessageDeleteEvent,
+    MessageEditEvent,
     MessageEvent,
     MessageStatusEvent,
     QrEvent,
@@ -25,7 +27,9 @@ from lib.events import (
     is_lid,
 )
 from lib.providers.evolution.states import QR_LIFETIME, to_state
-from lib.providers.evolution.wire import text, to_int
+from lib.providers.evolution.wire import to_int
+from lib.providers.fields import obj as _obj
+from lib.providers.fields import text
 
 # Known events we deliberately do not consume (we subscribe to few of them anyway).
 NOT_CONSUMED = {"contacts.upsert", "contacts.update", "contacts.set", "chats.upsert", "chats.update", "chats.set",
@@ -37,12 +41,6 @@ STATUS = {"PENDING": "pending", "SERVER_ACK": "sent", "DELIVERY_ACK": "delivered
           "ERROR": "failed"}
 WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
             "documentWithCaptionMessage", "editedMessage")
-
-
-def _obj(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{what} must be an object")
-    return value
 
 
 def normalize(payload: Mapping[str, Any], now: datetime | None = None) -> list[Event]:
@@ -137,6 +135,8 @@ def _message(payload: Mapping[str, Any], source: str, now: datetime) -> list[Eve
         raise ValueError("`data.key` needs `id` and `remoteJid`")
     message = _unwrap(data.get("message") if isinstance(data.get("message"), Mapping) else {})
     kind, body = _content(message, text(data.get("messageType")))
+    if kind == "protocolMessage" and isinstance(body, Mapping):  # an edit or revoke: never a message row
+        return _protocol(body, now)
     mtype, body_text, media, extra = _parse_message(kind, body, data)
     from_me = key.get("fromMe") is True or source == "api"
     is_group = remote.endswith("@g.us")
@@ -211,4 +211,57 @@ HANDLERS: dict[str, Callable[[Mapping[str, Any], datetime], list[Event]]] = {
     "qrcode.updated": _qr,
     "logout.instance": _logout,
     "remove.instance": _removed,
+    "messages.edited": lambda p, now: _protocol(_obj(p.get("data"), "`data`"), now),
+    "messages.delete": lambda p, now: _deleted(p, now),
 }
+
+
+# -- edits and deletes -----------------------------------------------------------------------------------
+# EvolutionAPI/evolution-api 2.3.6, src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts:
+# - every protocolMessage (an edit, and also a revoke) is sent as `messages.edited` with the raw
+#   protocolMessage as `data` — `{key: <the target's key>, type, editedMessage?, timestampMs?}` — and
+#   not as `messages.upsert` (messages.upsert handler);
+# - a message deleted for everyone (`messages.update` with `message: null`) is sent as
+#   `messages.delete` with the raw key `{remoteJid, fromMe, id, participant?}`, and our own
+#   deleteMessageForEveryone sends it with the stored row `{id, key, status: "DELETED", ...}`.
+PROTOCOL_REVOKE = (0, "REVOKE")
+PROTOCOL_EDIT = (14, "MESSAGE_EDIT")
+
+
+def _edited_text(message: Any) -> str | None:
+    if not isinstance(message, Mapping):
+        return None
+    message = _unwrap(message)
+    if text(message.get("conversation")):
+        return message["conversation"]
+    for key, field in (("extendedTextMessage", "text"), ("imageMessage", "caption"), ("videoMessage", "caption"),
+                       ("documentMessage", "caption")):
+        inner = message.get(key)
+        if isinstance(inner, Mapping) and text(inner.get(field)):
+            return inner[field]
+    return None
+
+
+def _protocol(data: Mapping[str, Any], now: datetime) -> list[Event]:
+    key = _obj(data.get("key"), "`data.key`")
+    mid = text(key.get("id"))
+    if not mid:
+        raise ValueError("a protocol message needs `key.id`")
+    kind = data.get("type")
+    at = to_int(data.get("timestampMs"))
+    when = from_unix(at, now) if at else now
+    chat = canonical_jid(text(key.get("remoteJidAlt")) or text(key.get("remoteJid")))
+    if kind in PROTOCOL_REVOKE:
+        return [MessageDeleteEvent(mid, when, chat_id=chat)]
+    if kind in PROTOCOL_EDIT or isinstance(data.get("editedMessage"), Mapping):
+        return [MessageEditEvent(mid, _edited_text(data.get("editedMessage")), when, chat_id=chat)]
+    return [IgnoredEvent("messages.edited", f"not consumed: protocol message {kind}")]
+
+
+def _deleted(payload: Mapping[str, Any], now: datetime) -> list[Event]:
+    data = _obj(payload.get("data"), "`data`")
+    key = data.get("key") if isinstance(data.get("key"), Mapping) else data
+    mid = text(key.get("id"))
+    if not mid:
+        raise ValueError("`messages.delete` needs the deleted message's `id`")
+    return [MessageDeleteEvent(mid, now, chat_id=canonical_jid(text(key.get("remoteJid"))))]

@@ -40,6 +40,7 @@ from lib.providers.base import (
 )
 from lib.providers.evolution import errors as evo_errors
 from lib.providers.evolution.states import QR_LIFETIME, to_state
+from lib.providers.evolution.wire import to_int
 from lib.providers.naming import digits
 
 # What we consume (UPPER_SNAKE in configuration: src/api/integrations/event/event.controller.ts).
@@ -239,9 +240,7 @@ class EvolutionProvider(Provider):
         key = body.get("key") or {}
         if not key.get("id"):
             raise ProviderError("Evolution accepted the message but returned no id", provider=self.name)
-        ts = body.get("messageTimestamp")
-        if isinstance(ts, dict):  # 2.3.6 serialises protobuf longs as {low, high, unsigned}
-            ts = (ts.get("high", 0) << 32) + (ts.get("low", 0) & 0xFFFFFFFF)
+        ts = to_int(body.get("messageTimestamp"))  # 2.3.6: a protobuf long as {low, high, unsigned}
         return SentMessage(key["id"], "pending", from_unix(ts) if ts else None)
 
     @staticmethod
@@ -298,3 +297,31 @@ class EvolutionProvider(Provider):
         from lib.providers.evolution import media as evo_media  # noqa: PLC0415
 
         return evo_media.fetch(self, ref, message)
+
+    # -- conversations ---------------------------------------------------------------------------------
+    def check_whatsapp(self, ref: NumberRef, phone: str) -> str | None:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        return chats.check_whatsapp(self, ref, phone)
+
+    def mark_read(self, ref: NumberRef, chat_id: str, unread: list[tuple[str, str | None]]) -> None:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        chats.mark_read(self, ref, chat_id, unread)
+
+    def send_reaction(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool, author: str | None,
+                      emoji: str) -> None:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        chats.send_reaction(self, ref, chat_id, message_id, from_me, author, emoji)
+
+    def edit_message(self, ref: NumberRef, chat_id: str, message_id: str, text: str) -> None:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        chats.edit_message(self, ref, chat_id, message_id, text)
+
+    def delete_message(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
+                       author: str | None) -> None:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        chats.delete_message(self, ref, chat_id, message_id, from_me, author)

@@ -35,6 +35,3 @@ def to_int(value: Any) -> int | None:
         return n
     return None
 
-
-def text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None

@@ -15,27 +15,21 @@ from lib.events import (
     Event,
     IgnoredEvent,
     Media,
+    MessageDeleteEvent,
+    MessageEditEvent,
     MessageEvent,
     MessageStatusEvent,
     canonical_jid,
     from_unix,
 )
+from lib.providers.fields import obj as _obj
+from lib.providers.fields import text as _text
 from lib.providers.greenapi.states import to_state
 
 NOT_CONSUMED = {"statusInstanceChanged", "deviceInfo", "incomingCall", "incomingBlock", "quotaExceeded",
                 "outgoingCall", "editedMessage", "deletedMessage"}
 FAILED = {"failed", "noAccount", "notInGroup", "yellowCard"}
 SWE_MARKERS = ("{{SWE001}}", "{{SWE002}}", "{{SWE003}}")  # undecryptable / too big (Common errors page)
-
-
-def _obj(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{what} must be an object")
-    return value
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
 
 
 def normalize(payload: Mapping[str, Any]) -> list[Event]:
@@ -115,6 +109,8 @@ def _message(payload: Mapping[str, Any], direction: str, source: str | None) -> 
     chat = _text(sender.get("chatId"))
     if not mid or not chat:
         raise ValueError("a message notification needs `idMessage` and `senderData.chatId`")
+    if md.get("typeMessage") in CHANGES:  # an edit or delete of an earlier message: never a row of its own
+        return CHANGES[md["typeMessage"]](payload, md, canonical_jid(chat) or chat)
     mtype, body, media, extra = _content(md)
     is_group = chat.endswith("@g.us")
     inbound = direction == "inbound"
@@ -162,3 +158,28 @@ HANDLERS: dict[str, Callable[[Mapping[str, Any]], list[Event]]] = {
     "outgoingMessageStatus": _status,
     "stateInstanceChanged": _state,
 }
+
+
+# Edits and deletes arrive as messages whose typeMessage names the change and whose stanzaId names the
+# changed message (the instance needs editedMessageWebhook / deletedMessageWebhook = yes):
+# https://green-api.com/en/docs/api/receiving/notifications-format/incoming-message/EditedMessage/
+# https://green-api.com/en/docs/api/receiving/notifications-format/incoming-message/DeletedMessage/
+# (and the outgoing-message/ twins for outgoingMessageReceived / outgoingAPIMessageReceived).
+def _edited(payload: Mapping[str, Any], md: Mapping[str, Any], chat: str) -> list[Event]:
+    data = _obj(md.get("editedMessageData"), "`editedMessageData`")
+    target = _text(data.get("stanzaId"))
+    if not target:
+        raise ValueError("an edited message needs `editedMessageData.stanzaId`")
+    return [MessageEditEvent(target, _text(data.get("textMessage")), from_unix(payload.get("timestamp")), chat_id=chat)]
+
+
+def _deleted(payload: Mapping[str, Any], md: Mapping[str, Any], chat: str) -> list[Event]:
+    data = _obj(md.get("deletedMessageData"), "`deletedMessageData`")
+    target = _text(data.get("stanzaId"))
+    if not target:
+        raise ValueError("a deleted message needs `deletedMessageData.stanzaId`")
+    return [MessageDeleteEvent(target, from_unix(payload.get("timestamp")), chat_id=chat)]
+
+
+CHANGES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any], str], list[Event]]] = {
+    "editedMessage": _edited, "deletedMessage": _deleted}

@@ -55,8 +55,8 @@ WEBHOOK_SWITCHES = {"incomingWebhook": "yes", "outgoingWebhook": "yes", "outgoin
 def chat_id(to: str) -> str:
     if "@" in to:
         user, _, server = to.partition("@")
-        return f"{''.join(c for c in user if c.isdigit())}@c.us" if server == "s.whatsapp.net" else to
-    return f"{''.join(c for c in to if c.isdigit())}@c.us"
+        return f"{naming.digits(user) or ''}@c.us" if server == "s.whatsapp.net" else to
+    return f"{naming.digits(to) or ''}@c.us"
 
 
 def file_name(media: MediaSpec) -> str:
@@ -185,7 +185,7 @@ class GreenApiProvider(Provider):
         now = datetime.now(UTC)
         if phone:
             body = self._instance_call(ref, "authorization_code", "POST", "getAuthorizationCode",
-                                       {"phoneNumber": int("".join(ch for ch in phone if ch.isdigit()))})
+                                       {"phoneNumber": int(naming.digits(phone) or 0)})
             if isinstance(body, dict) and body.get("status") and body.get("code"):
                 return QrCode(expires_at=now + PAIRING_LIFETIME, pairing_code=str(body["code"]))
             raise ProviderError("GREEN-API gave no pairing code", provider=self.name)
@@ -279,3 +279,31 @@ class GreenApiProvider(Provider):
         from lib.providers.greenapi import media as green_media  # noqa: PLC0415
 
         return green_media.fetch(self, ref, message)
+
+    # -- conversations ---------------------------------------------------------------------------------
+    def check_whatsapp(self, ref: NumberRef, phone: str) -> str | None:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        return chats.check_whatsapp(self, ref, phone)
+
+    def mark_read(self, ref: NumberRef, chat_id: str, unread: list[tuple[str, str | None]]) -> None:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        chats.mark_read(self, ref, chat_id, unread)
+
+    def send_reaction(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool, author: str | None,
+                      emoji: str) -> None:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        chats.send_reaction(self, ref, chat_id, message_id, from_me, author, emoji)
+
+    def edit_message(self, ref: NumberRef, chat_id: str, message_id: str, text: str) -> None:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        chats.edit_message(self, ref, chat_id, message_id, text)
+
+    def delete_message(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
+                       author: str | None) -> None:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        chats.delete_message(self, ref, chat_id, message_id, from_me, author)

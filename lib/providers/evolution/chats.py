@@ -1,0 +1,77 @@
+"""Evolution calls for conversations: on-WhatsApp check, read receipts, reactions, edits, deletes.
+
+Routes and bodies from EvolutionAPI/evolution-api 2.3.6:
+- src/api/routes/chat.router.ts: POST /chat/whatsappNumbers (200), POST /chat/markMessageAsRead (201),
+  POST /chat/updateMessage (200), DELETE /chat/deleteMessageForEveryone (201);
+- src/api/routes/sendMessage.router.ts: POST /message/sendReaction (201);
+- bodies: src/validate/chat.schema.ts (whatsappNumberSchema, readMessageSchema, updateMessageSchema,
+  deleteMessageSchema), src/validate/message.schema.ts (reactionMessageSchema);
+- behaviour: src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts (whatsappNumber answers
+  `[{jid, exists, number, name?, lid?}]`; markMessageAsRead keeps only keys whose remoteJid is a group
+  or a phone JID (`@s.whatsapp.net`), so the canonical `@c.us` form is rewritten; sendReaction refuses
+  anything but one emoji or "" (sendMessage.controller.ts isEmoji)).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lib.events import canonical_jid
+from lib.providers.base import NumberRef
+
+if TYPE_CHECKING:
+    from lib.providers.evolution.provider import EvolutionProvider
+
+
+def jid(chat_id: str) -> str:
+    """Baileys' JID for a canonical chat id: `<digits>@s.whatsapp.net` for a person."""
+    user, _, server = chat_id.partition("@")
+    return f"{user}@s.whatsapp.net" if server in ("c.us", "") else chat_id
+
+
+def _key(chat_id: str, message_id: str, from_me: bool, author: str | None) -> dict[str, Any]:
+    key: dict[str, Any] = {"id": message_id, "fromMe": from_me, "remoteJid": jid(chat_id)}
+    if chat_id.endswith("@g.us") and not from_me and author:
+        key["participant"] = jid(author)
+    return key
+
+
+def check_whatsapp(p: EvolutionProvider, ref: NumberRef, phone: str) -> str | None:
+    name = p._instance(ref)
+    rows = p._call("whatsapp_numbers", "POST", f"/chat/whatsappNumbers/{name}", ref.api_token, instance=name,
+                   json={"numbers": [phone]})
+    row = next((r for r in rows if isinstance(r, dict)), None) if isinstance(rows, list) else None
+    if row is None or row.get("exists") is not True:
+        return None
+    return canonical_jid(row.get("jid") if isinstance(row.get("jid"), str) else phone)
+
+
+def mark_read(p: EvolutionProvider, ref: NumberRef, chat_id: str, unread: list[tuple[str, str | None]]) -> None:
+    if not unread:
+        return  # nothing unread: Evolution refuses an empty list (readMessageSchema minItems 1)
+    name = p._instance(ref)
+    p._call("mark_read", "POST", f"/chat/markMessageAsRead/{name}", ref.api_token, instance=name,
+            json={"readMessages": [_key(chat_id, mid, False, author) for mid, author in unread]})
+
+
+def send_reaction(p: EvolutionProvider, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
+                  author: str | None, emoji: str) -> None:
+    name = p._instance(ref)
+    p._call("send_reaction", "POST", f"/message/sendReaction/{name}", ref.api_token, instance=name, sending=True,
+            json={"key": _key(chat_id, message_id, from_me, author), "reaction": emoji})
+
+
+def edit_message(p: EvolutionProvider, ref: NumberRef, chat_id: str, message_id: str, text: str) -> None:
+    from lib.providers.evolution.provider import to_number  # noqa: PLC0415
+
+    name = p._instance(ref)
+    p._call("edit_message", "POST", f"/chat/updateMessage/{name}", ref.api_token, instance=name, sending=True,
+            json={"number": to_number(chat_id), "text": text, "key": _key(chat_id, message_id, True, None)})
+
+
+def delete_message(p: EvolutionProvider, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
+                   author: str | None) -> None:
+    name = p._instance(ref)
+    key = _key(chat_id, message_id, from_me, author)
+    p._call("delete_message", "DELETE", f"/chat/deleteMessageForEveryone/{name}", ref.api_token, instance=name,
+            sending=True, json=key)
