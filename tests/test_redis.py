@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 
 import httpx
 import pytest
@@ -78,6 +80,20 @@ def test_without_configuration_nothing_is_called(monkeypatch):
         assert not mock.calls
 
 
-def test_the_client_has_a_timeout(upstash):
-    c = redis.client()
-    assert c._http._client.timeout.read == redis.TIMEOUT_SECONDS
+def test_a_redis_that_never_answers_costs_a_bounded_wait(monkeypatch):
+    """The SDK's own client has no timeout: against a server that accepts and never answers, a
+    webhook would hang. Ours gives up (and answers "not seen")."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        monkeypatch.setenv("UPSTASH_REDIS_REST_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", "upstash-token-0123456789")
+        config.reset()
+        redis.reset()
+        result = []
+        worker = threading.Thread(target=lambda: result.append(redis.seen("wh:hang")), daemon=True)
+        worker.start()
+        worker.join(timeout=redis.TIMEOUT_SECONDS * 5)
+        assert result == [False], "redis.seen() is still waiting on a silent server"
+    redis.reset()
+    config.reset()

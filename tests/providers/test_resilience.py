@@ -58,14 +58,22 @@ def test_half_open_lets_one_trial_through_and_closes_on_success():
     assert breaker.state == "closed" and route.call_count == 2
 
 
-def test_the_breaker_is_safe_under_threads():
-    breaker = resilience.Breaker("k", threshold=1000, cooldown=30)
-    threads = [threading.Thread(target=lambda: [breaker.failure() for _ in range(100)]) for _ in range(8)]
+@pytest.mark.parametrize(("threshold", "state"), [(800, "open"), (801, "closed")])
+def test_the_breaker_counts_every_failure_under_racing_threads(threshold, state):
+    breaker = resilience.Breaker("k", threshold=threshold, cooldown=30)
+    start = threading.Barrier(8)
+
+    def fail_100():
+        start.wait()
+        for _ in range(100):
+            breaker.failure()
+
+    threads = [threading.Thread(target=fail_100) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert breaker._failures == 800 and breaker.state == "closed"
+    assert breaker.state == state  # a lost update would leave 800 failures short of 800
 
 
 @respx.mock
