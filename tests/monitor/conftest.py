@@ -169,6 +169,11 @@ def clean_monitor(url: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_monitor_tables(request):
+    """Monitoring tables are not tied to users (the shared clean-up truncates users): empty them
+    before and after each test, so rows left by other modules' health calls do not leak in."""
+    uses_db = "db_url" in request.fixturenames
+    if uses_db:
+        clean_monitor(request.getfixturevalue("db_url"))
     yield
-    if "db_url" in request.fixturenames:
+    if uses_db:
         clean_monitor(request.getfixturevalue("db_url"))
