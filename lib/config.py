@@ -103,7 +103,7 @@ class Settings(BaseModel):
     media_bucket: str = Field("media", alias="MEDIA_BUCKET", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     # WhatsApp's own ceiling is 100 MB for most media (GREEN-API refuses larger files, SWE002) and 2 GB for
     # documents; a function holds the bytes in memory, so 100 MB is the default.
-    media_max_bytes: int = Field(100_000_000, alias="MEDIA_MAX_BYTES", ge=1_000, le=2_000_000_000)
+    media_max_bytes: int = Field(100_000_000, alias="MEDIA_MAX_BYTES", ge=1, le=2_000_000_000)
 
     @field_validator("storage_s3_endpoint")
     @classmethod

@@ -56,7 +56,8 @@ def persist(job: dict[str, Any]) -> dict[str, Any]:
     try:
         got = get_provider(ref).fetch_media(ref, wanted)
         if len(got.data) > max_bytes:
-            raise AppError(f"the file is {len(got.data)} bytes; the limit is {max_bytes}", code="media_too_large")
+            raise AppError(f"the file is {len(got.data)} bytes, over the limit of {max_bytes} bytes",
+                           code="media_too_large")
         key = object_key(job)
         content_type = got.mime_type or "application/octet-stream"
         store.put(key, got.data, content_type)

@@ -49,6 +49,7 @@ def resolve(owner: str, upload_id: str) -> dict[str, Any]:
                              code="upload_incomplete")
     limit = config.settings().media_max_bytes
     if info.size > limit:
-        raise PayloadTooLarge(f"the uploaded file is {info.size} bytes; the limit is {limit}", code="media_too_large")
+        raise PayloadTooLarge(f"the uploaded file is {info.size} bytes, over the limit of {limit} bytes",
+                              code="media_too_large")
     return {"url": store.presign("GET", row["object_key"], SEND_LINK_TTL), "content_type": row["content_type"],
             "file_name": row.get("file_name"), "size": info.size}

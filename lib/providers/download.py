@@ -36,7 +36,7 @@ def download(url: str, max_bytes: int, provider: str) -> MediaBytes:
                     f"the media link answered {status}", provider=provider, http_status=status)
             declared = int(resp.headers.get("Content-Length") or 0)
             if declared > max_bytes:
-                raise PayloadTooLarge(f"the file is {declared} bytes; the limit is {max_bytes}",
+                raise PayloadTooLarge(f"the file is {declared} bytes, over the limit of {max_bytes} bytes",
                                       code="media_too_large")
             chunks, total = [], 0
             for chunk in resp.iter_bytes():

@@ -180,3 +180,17 @@ def test_messages_without_media_and_unknown_ids(api, alice, number, sql):
     assert get_media(api, alice, "00000000-0000-4000-8000-000000000000").status_code == 404
     assert get_media(api, alice, "not-a-uuid").json()["error"]["code"] == "message_not_found"
     assert api.get(f"/api/v1/messages/{row['id']}/media").status_code == 401
+
+
+def test_a_file_over_the_size_limit_is_refused_and_failed_at_once(api, alice, number, sql, monkeypatch):
+    from lib import config  # noqa: PLC0415
+
+    monkeypatch.setenv("MEDIA_MAX_BYTES", "100")  # the sample PNG is 257 bytes
+    config.reset()
+    mid = inject(number, "image")
+    row = wait_for(lambda: (r := media_row(sql, provider_message_id=mid)) and r["media_state"] == "failed" and r,
+                   what="the oversized item failed")
+    assert row["media_attempts"] == 1 and row["media_error"].startswith("media_too_large")
+    assert row["media_object_key"] is None
+    r = get_media(api, alice, row["id"])
+    assert r.status_code == 410 and "limit of 100 bytes" in r.json()["error"]["message"]

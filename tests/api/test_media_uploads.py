@@ -115,3 +115,15 @@ def test_media_needs_exactly_one_source(api, alice, chat):
 
 def test_uploads_need_a_user(api, storage):  # noqa: F811
     assert api.post("/api/v1/media/uploads", json={"content_type": "image/png"}).status_code == 401
+
+
+def test_an_upload_over_the_size_limit_is_not_sent(api, alice, chat, monkeypatch):
+    from lib import config  # noqa: PLC0415
+
+    out = upload(api, alice, "image")
+    monkeypatch.setenv("MEDIA_MAX_BYTES", "100")  # the sample PNG is 257 bytes
+    config.reset()
+    before = len(chat["sim"].requests)
+    r = send(api, alice, chat["chat"], {"type": "image", "media": {"upload_id": out["upload_id"]}})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "media_too_large"
+    assert not [q for q in chat["sim"].requests[before:] if "/send" in q.path]
