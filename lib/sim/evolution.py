@@ -289,9 +289,10 @@ class EvolutionSimulator(Simulator):
 
     # -- media (lib/sim/media_samples.py supplies real bytes) -------------------------------------------
     def inject_media(self, name: str, remote_jid: str, kind: str = "image", caption: str | None = None,
-                     message_id: str | None = None) -> str:
+                     message_id: str | None = None, media_url: str | None = None) -> str:
         """An inbound image (PNG), voice note (Ogg/Opus, ptt), audio or document (PDF). The webhook
-        carries no bytes (`base64` off, no S3), as with our server kit; getBase64FromMediaMessage serves them."""
+        carries no bytes (`base64` off, no S3), as with our server kit; getBase64FromMediaMessage serves them.
+        `media_url`: a server with S3_ENABLED adds `message.mediaUrl`, a presigned link to its S3 copy."""
         import base64  # noqa: PLC0415
         import hashlib  # noqa: PLC0415
 
@@ -315,7 +316,8 @@ class EvolutionSimulator(Simulator):
             content["caption"] = caption
         message_type = f"{media.kind}Message"
         data = {"key": {"remoteJid": remote_jid, "fromMe": False, "id": mid, "addressingMode": "pn"},
-                "pushName": "Maria", "status": "DELIVERY_ACK", "message": {message_type: content},
+                "pushName": "Maria", "status": "DELIVERY_ACK",
+                "message": {message_type: content, **({"mediaUrl": media_url} if media_url else {})},
                 "messageType": message_type, "messageTimestamp": int(time.time()), "instanceId": inst.id,
                 "source": "ios"}
         with self.lock:

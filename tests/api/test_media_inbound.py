@@ -194,3 +194,29 @@ def test_a_file_over_the_size_limit_is_refused_and_failed_at_once(api, alice, nu
     assert row["media_object_key"] is None
     r = get_media(api, alice, row["id"])
     assert r.status_code == 410 and "limit of 100 bytes" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("link", ["live", "dead"])
+def test_evolution_media_url_from_its_own_s3_is_used_and_base64_is_the_fallback(api, alice, sims, sql, storage, link):  # noqa: F811
+    import boto3  # noqa: PLC0415
+
+    from lib.dev.storage import DEV_ACCESS_KEY, DEV_SECRET_KEY  # noqa: PLC0415
+
+    evo = sims["evolution"]
+    instance = connected_number(sql, alice.id, "evolution", evo)["instance"]
+    file = sample("document")
+    if link == "live":  # an Evolution server with S3_ENABLED uploads the file and sends a presigned GET
+        s3 = boto3.client("s3", endpoint_url=storage.url, region_name="us-east-1", aws_access_key_id=DEV_ACCESS_KEY,
+                          aws_secret_access_key=DEV_SECRET_KEY)
+        s3.create_bucket(Bucket="evolution")
+        s3.put_object(Bucket="evolution", Key="evolution-api/x/doc.pdf", Body=file.data, ContentType=file.mime_type)
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "evolution", "Key": "evolution-api/x/doc.pdf"})
+    else:
+        url = "http://127.0.0.1:9/evolution-api/x/doc.pdf"  # gone (expired, or the MinIO is down)
+    before = len(evo.requests)
+    mid = evo.inject_media(instance, CONTACT["evolution"], "document", media_url=url)
+    evo.wait_idle()
+    row = stored(sql, mid)
+    assert row["media_sha256"] == sha256(file.data) and row["media_mime_type"] == "application/pdf"
+    asked = [r.path for r in evo.requests[before:] if r.path.startswith("/chat/getBase64FromMediaMessage/")]
+    assert asked == ([] if link == "live" else [f"/chat/getBase64FromMediaMessage/{instance}"])
