@@ -176,3 +176,52 @@ NUMBER_FIELDS = tuple(NumberOut.model_fields)
 def public_number(row: dict[str, Any]) -> dict[str, Any]:
     """Only the public fields of a number row (drops secrets and instance data)."""
     return {k: row.get(k) for k in NUMBER_FIELDS}
+
+
+# -- conversations (lib/conversations.py) ---------------------------------------------------------------
+class StartChatRequest(_In):
+    phone: Annotated[str, Field(min_length=1, max_length=40, description=(
+        "the contact's number in any common format: +55 11 99999-0002, 0055..., 5511999990002, "
+        "5511999990002@c.us or @s.whatsapp.net"))]
+
+
+class ReactionRequest(_In):
+    emoji: Annotated[str, Field(max_length=32, description="one emoji; an empty string removes our reaction")]
+
+
+class EditMessageRequest(_In):
+    text: Annotated[str, Field(min_length=1, max_length=20000)]
+
+
+class ChatOut(BaseModel):
+    id: str
+    number_id: str
+    wa_chat_id: str = Field(description="`<digits>@c.us` for a person, `<id>@g.us` for a group")
+    name: str | None
+    is_group: bool
+    last_message_preview: str | None
+    last_message_at: datetime | None
+    unread_count: int
+    last_read_at: datetime | None
+    created_at: datetime
+
+
+class ReactionOut(BaseModel):
+    reactor: str = Field(description="`me` for our own reaction, else the reacting contact's chat id")
+    emoji: str
+    at: datetime
+
+
+class ConversationMessageOut(MessageOut):
+    reactions: list[ReactionOut]
+    edited_at: datetime | None
+    previous_bodies: list[str | None] = Field(description="the texts an edit replaced, oldest first")
+    deleted: bool = Field(description="deleted for everyone; its content is shown only with ?include_deleted=true")
+    deleted_at: datetime | None
+
+
+class ReadOut(BaseModel):
+    chat: ChatOut
+    receipt: Literal["sent", "failed", "not_needed"] = Field(
+        description="the provider's read receipt; the chat is read here whatever it says")
+    error: ErrorDetail | None = None

@@ -55,7 +55,8 @@ class Instance:
 
 
 class EvolutionSimulator(Simulator):
-    CONTROLS = ("scan", "inject_message", "ack", "disconnect", "inject_media", "reconnect_loop")
+    CONTROLS = ("scan", "inject_message", "ack", "disconnect", "inject_media", "reconnect_loop", "inject_reaction",
+                "inject_edit", "inject_revoke")
 
     def __init__(self, global_key: str, host: str = "127.0.0.1", port: int = 0, create_events: int = 3, **kw: Any):
         super().__init__(host, port, non_retryable=NON_RETRYABLE, **kw)
@@ -173,7 +174,7 @@ class EvolutionSimulator(Simulator):
                 ("POST", "instance", "restart"): self._restart, ("DELETE", "instance", "logout"): self._logout,
                 ("DELETE", "instance", "delete"): self._delete, ("POST", "webhook", "set"): self._set_webhook,
                 ("POST", "message", "sendText"): self._send, ("POST", "message", "sendMedia"): self._send,
-                **self._media_routes()}
+                **self._media_routes(), **self._chat_routes()}
 
     def _create(self, key: str, body: dict[str, Any]):
         if key != self.global_key:
@@ -372,6 +373,167 @@ class EvolutionSimulator(Simulator):
             inst.sent.append({**data, "request": body})
         self._emit(inst, "send.message", data)
         return 201, data
+
+    # -- conversations: on-WhatsApp check, read receipts, reactions, edits, deletes ---------------------
+    # Routes and shapes from 2.3.6: src/api/routes/chat.router.ts, src/api/routes/sendMessage.router.ts,
+    # src/validate/chat.schema.ts, src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts.
+    @property
+    def not_on_whatsapp(self) -> set[str]:
+        """Numbers (digits) the on-WhatsApp check answers `exists: false` for."""
+        if not hasattr(self, "_not_on_whatsapp"):
+            self._not_on_whatsapp: set[str] = set()
+        return self._not_on_whatsapp
+
+    @property
+    def wa_jids(self) -> dict[str, str]:
+        """Numbers WhatsApp knows under another JID (Brazil's ninth digit): digits → the JID it answers."""
+        if not hasattr(self, "_wa_jids"):
+            self._wa_jids: dict[str, str] = {}
+        return self._wa_jids
+
+    @property
+    def reads(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Every markMessageAsRead request: (instance, readMessages)."""
+        if not hasattr(self, "_reads"):
+            self._reads: list[tuple[str, list[dict[str, Any]]]] = []
+        return self._reads
+
+    def _chat_routes(self):
+        return {("POST", "chat", "whatsappNumbers"): self._whatsapp_numbers,
+                ("POST", "chat", "markMessageAsRead"): self._mark_read,
+                ("POST", "message", "sendReaction"): self._send_reaction,
+                ("POST", "chat", "updateMessage"): self._update_message,
+                ("DELETE", "chat", "deleteMessageForEveryone"): self._delete_for_everyone}
+
+    def _whatsapp_numbers(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        numbers = body.get("numbers")
+        if not isinstance(numbers, list) or not numbers:
+            raise _err(400, [["instance.numbers does not meet minimum length of 1"]])
+        if inst.state != "open":
+            raise _err(400, "Connection Closed")
+        out = []
+        for number in numbers:
+            digits = "".join(ch for ch in str(number).split("@")[0] if ch.isdigit())
+            jid = self.wa_jids.get(digits, f"{digits}@s.whatsapp.net")
+            out.append({"exists": digits not in self.not_on_whatsapp and not digits.startswith("000"), "jid": jid,
+                        "number": str(number)})
+        return 200, out
+
+    def _mark_read(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        keys = body.get("readMessages")
+        if not isinstance(keys, list) or not keys or not all(
+                isinstance(k, dict) and k.get("id") and k.get("remoteJid") and isinstance(k.get("fromMe"), bool)
+                for k in keys):
+            raise _err(400, [["instance.readMessages is not valid"]])
+        if inst.state != "open":
+            raise _err(500, "Read messages fail")  # InternalServerErrorException around readMessages
+        with self.lock:
+            self.reads.append((inst.name, keys))
+        return 201, {"message": "Read messages", "read": "success"}
+
+    def _send_reaction(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        key = body.get("key")
+        if not isinstance(key, dict) or not key.get("id") or not key.get("remoteJid") or "reaction" not in body:
+            raise _err(400, [["instance requires property \"key\""]])
+        emoji = body["reaction"]
+        if not isinstance(emoji, str) or (emoji and (len(emoji) > 8 or any(ch.isalnum() for ch in emoji))):
+            raise _err(400, ["Reaction must be a single emoji or empty string"])
+        if inst.state != "open":
+            raise _err(500, "Connection Closed")
+        data = {"key": {"remoteJid": key["remoteJid"], "fromMe": True, "id": "3EB0" + secrets.token_hex(9).upper()},
+                "pushName": "Você", "status": "PENDING",
+                "message": {"reactionMessage": {"key": key, "text": emoji,
+                                                "senderTimestampMs": str(int(time.time() * 1000))}},
+                "messageType": "reactionMessage", "messageTimestamp": int(time.time()), "instanceId": inst.id,
+                "source": "web"}
+        with self.lock:
+            inst.sent.append({**data, "request": body})
+        self._emit(inst, "send.message", data)
+        return 201, data
+
+    def _sent_by_id(self, inst: Instance, message_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            return next((m for m in inst.sent if (m.get("key") or {}).get("id") == message_id), None)
+
+    def _update_message(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        key = body.get("key")
+        if not body.get("number") or not body.get("text") or not isinstance(key, dict) or not key.get("id"):
+            raise _err(400, [["instance requires property \"key\""]])
+        old = self._sent_by_id(inst, key["id"])
+        if old is None:
+            raise _err(404, ["Message not found"])
+        if old["key"]["remoteJid"] != (body["number"] if "@" in str(body["number"])
+                                       else f"{body['number']}@s.whatsapp.net"):
+            raise _err(400, ["RemoteJid does not match"])
+        protocol = {"key": old["key"], "type": 14, "editedMessage": {"conversation": body["text"]},
+                    "timestampMs": int(time.time() * 1000)}
+        with self.lock:
+            old["message"] = {"conversation": body["text"]}
+            self.edits.append((inst.name, key["id"], body["text"]))
+        self._emit(inst, "send.message.update", protocol)
+        return 200, {"key": {**old["key"], "id": "3EB0" + secrets.token_hex(9).upper()},
+                     "message": {"protocolMessage": protocol}, "messageTimestamp": int(time.time()),
+                     "status": "PENDING"}
+
+    @property
+    def edits(self) -> list[tuple[str, str, str]]:
+        if not hasattr(self, "_edits"):
+            self._edits: list[tuple[str, str, str]] = []
+        return self._edits
+
+    def _delete_for_everyone(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        if not body.get("id") or not body.get("remoteJid") or not isinstance(body.get("fromMe"), bool):
+            raise _err(400, [["instance requires property \"id\""]])
+        if inst.state != "open":
+            raise _err(500, "Error while deleting message for everyone")
+        stored = self._sent_by_id(inst, body["id"])
+        with self.lock:
+            self.deletes.append((inst.name, body["id"]))
+        if stored is not None:  # the stored row, as deleteMessage sends it (LOGICAL_MESSAGE_DELETE)
+            self._emit(inst, "messages.delete", {"id": "cm" + secrets.token_hex(10), "instanceId": inst.id,
+                                                 "key": {**stored["key"], "deleted": True},
+                                                 "messageType": stored.get("messageType"), "status": "DELETED",
+                                                 "messageTimestamp": stored.get("messageTimestamp")})
+        revoke_id = "3EB0" + secrets.token_hex(9).upper()
+        return 201, {"key": {"remoteJid": body["remoteJid"], "fromMe": True, "id": revoke_id},
+                     "message": {"protocolMessage": {"key": {k: body[k] for k in ("id", "fromMe", "remoteJid")},
+                                                     "type": "REVOKE"}}, "status": "PENDING"}
+
+    @property
+    def deletes(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "_deletes"):
+            self._deletes: list[tuple[str, str]] = []
+        return self._deletes
+
+    def inject_reaction(self, name: str, remote_jid: str, target_id: str, emoji: str, target_from_me: bool = True,
+                        message_id: str | None = None) -> str:
+        """The contact reacts to a message (an empty emoji removes the reaction): messages.upsert."""
+        inst = self.instances[name]
+        mid = message_id or "3A" + secrets.token_hex(9).upper()
+        self._emit(inst, "messages.upsert", {
+            "key": {"remoteJid": remote_jid, "fromMe": False, "id": mid, "addressingMode": "pn"},
+            "pushName": "Maria", "status": "DELIVERY_ACK",
+            "message": {"reactionMessage": {"key": {"remoteJid": remote_jid, "fromMe": target_from_me,
+                                                    "id": target_id},
+                                            "text": emoji, "senderTimestampMs": str(int(time.time() * 1000))}},
+            "messageType": "reactionMessage", "messageTimestamp": int(time.time()), "instanceId": inst.id,
+            "source": "android"})
+        return mid
+
+    def inject_edit(self, name: str, remote_jid: str, target_id: str, text: str) -> None:
+        """The contact edits a message: its protocolMessage as `messages.edited`."""
+        inst = self.instances[name]
+        self._emit(inst, "messages.edited", {
+            "key": {"remoteJid": remote_jid, "fromMe": False, "id": target_id}, "type": "MESSAGE_EDIT",
+            "editedMessage": {"conversation": text}, "timestampMs": str(int(time.time() * 1000))})
+
+    def inject_revoke(self, name: str, remote_jid: str, target_id: str) -> None:
+        """The contact deletes a message for everyone: the REVOKE protocolMessage as `messages.edited`,
+        then `messages.delete` with the raw key (messages.update with `message: null`)."""
+        inst = self.instances[name]
+        key = {"remoteJid": remote_jid, "fromMe": False, "id": target_id}
+        self._emit(inst, "messages.edited", {"key": key, "type": "REVOKE"})
+        self._emit(inst, "messages.delete", key)
 
 
 def main() -> None:

@@ -38,7 +38,8 @@ class Instance:
 
 
 class GreenApiSimulator(Simulator):
-    CONTROLS = ("scan", "inject_message", "status", "disconnect", "add_instance", "inject_media", "expire_links")
+    CONTROLS = ("scan", "inject_message", "status", "disconnect", "add_instance", "inject_media", "expire_links",
+                "inject_reaction", "inject_edit", "inject_delete")
 
     def __init__(self, partner_token: str | None = None, host: str = "127.0.0.1", port: int = 0, **kw: Any):
         super().__init__(host, port, **kw)
@@ -118,7 +119,7 @@ class GreenApiSimulator(Simulator):
                    ("POST", "getAuthorizationCode"): self._code, ("GET", "logout"): self._logout,
                    ("GET", "reboot"): self._reboot, ("POST", "setSettings"): self._set_settings,
                    ("POST", "sendMessage"): self._send, ("POST", "sendFileByUrl"): self._send,
-                   ("POST", "downloadFile"): self._download_file}.get((method, m.group(2)))
+                   ("POST", "downloadFile"): self._download_file, **self._chat_routes()}.get((method, m.group(2)))
         if handler is None:
             raise Reply(404, "Not Found")
         return handler(inst, m.group(2), body if isinstance(body, dict) else {})
@@ -275,6 +276,99 @@ class GreenApiSimulator(Simulator):
         h.send_header("Content-Length", str(len(body.data)))
         h.end_headers()
         h.wfile.write(body.data)
+
+    # -- conversations: on-WhatsApp check, read receipts, reactions, edits, deletes ---------------------
+    # https://green-api.com/en/docs/api/service/CheckWhatsapp, .../marks/ReadChat, .../service/SendReaction/,
+    # .../service/EditMessage, .../service/DeleteMessage; edits and deletes are notified as messages whose
+    # typeMessage is editedMessage / deletedMessage (receiving/notifications-format/*/EditedMessage, DeletedMessage).
+    @property
+    def not_on_whatsapp(self) -> set[str]:
+        if not hasattr(self, "_not_on_whatsapp"):
+            self._not_on_whatsapp: set[str] = set()
+        return self._not_on_whatsapp
+
+    @property
+    def reads(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every readChat request: (idInstance, body)."""
+        if not hasattr(self, "_reads"):
+            self._reads: list[tuple[str, dict[str, Any]]] = []
+        return self._reads
+
+    @property
+    def changes(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every sendReaction / editMessage / deleteMessage request: (idInstance, method, body)."""
+        if not hasattr(self, "_changes"):
+            self._changes: list[tuple[str, str, dict[str, Any]]] = []
+        return self._changes
+
+    def _chat_routes(self):
+        return {("POST", "checkWhatsapp"): self._check_whatsapp, ("POST", "readChat"): self._read_chat,
+                ("POST", "sendReaction"): self._change, ("POST", "editMessage"): self._change,
+                ("POST", "deleteMessage"): self._change}
+
+    def _check_whatsapp(self, inst: Instance, api: str, body: dict[str, Any]):
+        phone = body.get("phoneNumber")
+        if not isinstance(phone, int) or isinstance(phone, bool):
+            raise Reply(400, "Validation failed. Details: Wrong format. 'phoneNumber' must contain only digits")
+        if not 11 <= len(str(phone)) <= 16:
+            raise Reply(400, "bad phone number, valid from 11 to 16 digits")
+        if inst.state != "authorized":
+            raise Reply(400, "instance is starting or not authorized")
+        return 200, {"existsWhatsapp": str(phone) not in self.not_on_whatsapp}
+
+    def _read_chat(self, inst: Instance, api: str, body: dict[str, Any]):
+        if not isinstance(body.get("chatId"), str):
+            raise Reply(400, "Validation failed. Details: 'chatId' must be a string")
+        with self.lock:
+            self.reads.append((inst.id, body))
+        return 200, {"setRead": True}
+
+    def _change(self, inst: Instance, api: str, body: dict[str, Any]):
+        needed = {"sendReaction": ("chatId", "idMessage"), "editMessage": ("chatId", "idMessage", "message"),
+                  "deleteMessage": ("chatId", "idMessage")}[api]
+        if not all(isinstance(body.get(k), str) and body[k] for k in needed) or (
+                api == "sendReaction" and not isinstance(body.get("reaction"), str)):
+            raise Reply(400, "Bad Request Validation failed")
+        if inst.state != "authorized":
+            raise Reply(400, "instance account not authorized")
+        known = {m["idMessage"] for m in inst.sent}
+        if api != "sendReaction" and body["idMessage"] not in known:
+            raise Reply(400, "Message by id not found")
+        with self.lock:
+            self.changes.append((inst.id, api, body))
+        mid = "BAE5" + secrets.token_hex(6).upper()
+        data = {"sendReaction": {"typeMessage": "reactionMessage",
+                                 "extendedTextMessageData": {"text": body.get("reaction", "")},
+                                 "quotedMessage": {"stanzaId": body["idMessage"]}},
+                "editMessage": {"typeMessage": "editedMessage", "editedMessageData": {
+                    "textMessage": body.get("message"), "stanzaId": body["idMessage"]}},
+                "deleteMessage": {"typeMessage": "deletedMessage",
+                                  "deletedMessageData": {"stanzaId": body["idMessage"]}}}[api]
+        self._notify(inst, {"typeWebhook": "outgoingAPIMessageReceived", "idMessage": mid,
+                            "senderData": {"chatId": body["chatId"], "chatName": "", "sender": inst.wid,
+                                           "senderName": ""}, "messageData": data})
+        return 200, ("" if api == "deleteMessage" else {"idMessage": mid})  # deleteMessage: an empty body
+
+    def _incoming(self, id_instance: str, chat_id: str, message_data: dict[str, Any]) -> str:
+        mid = secrets.token_hex(16).upper()
+        self._notify(self.instances[id_instance], {
+            "typeWebhook": "incomingMessageReceived", "idMessage": mid,
+            "senderData": {"chatId": chat_id, "chatName": "Ivan Petrov", "sender": chat_id, "senderName": "Ivan",
+                           "senderContactName": ""}, "messageData": message_data})
+        return mid
+
+    def inject_reaction(self, id_instance: str, chat_id: str, target_id: str, emoji: str) -> str:
+        return self._incoming(id_instance, chat_id, {"typeMessage": "reactionMessage",
+                                                     "extendedTextMessageData": {"text": emoji},
+                                                     "quotedMessage": {"stanzaId": target_id}})
+
+    def inject_edit(self, id_instance: str, chat_id: str, target_id: str, text: str) -> str:
+        return self._incoming(id_instance, chat_id, {"typeMessage": "editedMessage",
+                                                     "editedMessageData": {"textMessage": text, "stanzaId": target_id}})
+
+    def inject_delete(self, id_instance: str, chat_id: str, target_id: str) -> str:
+        return self._incoming(id_instance, chat_id, {"typeMessage": "deletedMessage",
+                                                     "deletedMessageData": {"stanzaId": target_id}})
 
 
 FILES_PREFIX = "/__files/"

@@ -1,0 +1,138 @@
+"""Conversations the way an inbox works: start a chat, read it, react, edit and delete messages.
+
+Each operation is: one SQL call for what the provider needs → the provider call (through the
+contract in lib/providers/base.py, so no provider is named here) → one SQL call that records what
+the provider accepted through the same functions the providers' events use (so their echo webhooks
+change nothing). Unread counts need no call of their own: ingest_webhook keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from lib import db, log
+from lib.errors import AppError, Conflict, InvalidRequest, ProviderRejected
+from lib.events import canonical_jid
+from lib.providers import get_provider
+from lib.providers.base import NumberRef
+
+_log = log.get("conversations")
+_PHONE_NOISE = re.compile(r"[\s().\-/]")
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits of an international number from any common way of writing it."""
+    value = raw.strip()
+    if "@" in value:
+        value = value.split("@", 1)[0].split(":", 1)[0]
+    value = _PHONE_NOISE.sub("", value)
+    if value.startswith("+"):
+        value = value[1:]
+    elif value.startswith("00"):
+        value = value[2:]
+    if not value.isdigit() or not 8 <= len(value) <= 15:
+        raise InvalidRequest("phone must be an international number: country code and number, 8 to 15 digits",
+                             code="invalid_phone")
+    return value
+
+
+def _ref(n: dict[str, Any]) -> NumberRef:
+    log.register_secret(n.get("api_token"))
+    data = dict(n.get("instance_data") or {})
+    data["managed"] = bool(n.get("managed_instance"))
+    return NumberRef(number_id=n["id"], provider=n["provider"], provider_instance_id=n.get("provider_instance_id"),
+                     instance_data=data, api_token=n.get("api_token"))
+
+
+# -- start a conversation -----------------------------------------------------------------------------
+def start_chat(owner: str, number_id: str, phone: str) -> tuple[int, dict[str, Any]]:
+    """The chat with `phone` on this number: 200 when it exists, 201 when made, 422 not_on_whatsapp."""
+    digits = normalize_phone(phone)
+    found = db.call("begin_start_chat", p_owner=owner, p_number_id=number_id, p_wa_chat_id=f"{digits}@c.us")
+    if found.get("chat"):
+        return 200, found["chat"]
+    ref = _ref(found["number"])
+    chat_id = get_provider(ref).check_whatsapp(ref, digits)
+    if not chat_id:
+        raise ProviderRejected(f"+{digits} is not on WhatsApp", code="not_on_whatsapp", provider=ref.provider)
+    result = db.call("start_chat", p_owner=owner, p_number_id=number_id, p_wa_chat_id=canonical_jid(chat_id),
+                     p_lid=None)
+    return (201 if result["created"] else 200), result["chat"]
+
+
+# -- read ---------------------------------------------------------------------------------------------
+def read(owner: str, chat_id: str) -> dict[str, Any]:
+    """Reset the chat's unread count, then send the provider's read receipt (its failure is reported,
+    not raised: the inbox is read either way, and the next read sends the receipt again)."""
+    row = db.call("read_chat", p_owner=owner, p_chat_id=chat_id)
+    chat, n = row["chat"], row["number"]
+    unread = [(u["id"], u.get("author")) for u in row.get("unread") or []]
+    if not unread:
+        return {"chat": chat, "receipt": "not_needed"}
+    ref = _ref(n)
+    try:
+        get_provider(ref).mark_read(ref, chat["wa_chat_id"], unread)
+    except AppError as exc:
+        _log.warning("read receipt failed", extra={"code": exc.code, "chat_id": chat_id})
+        return {"chat": chat, "receipt": "failed", "error": {"code": exc.code, "message": exc.message}}
+    return {"chat": chat, "receipt": "sent"}
+
+
+# -- reactions, edits, deletes -----------------------------------------------------------------------
+def _target(owner: str, message_id: str, include_deleted: bool = False) -> dict[str, Any]:
+    return db.call("message_for_action", p_owner=owner, p_message_id=message_id, p_include_deleted=include_deleted)
+
+
+def _actionable(row: dict[str, Any], what: str) -> tuple[NumberRef, dict[str, Any]]:
+    msg = row["message"]
+    if not msg.get("provider_message_id"):
+        raise Conflict(f"this message has not reached WhatsApp, so it cannot be {what}", code="message_not_sent")
+    if msg.get("deleted"):
+        raise Conflict(f"this message was deleted, so it cannot be {what}", code="message_deleted")
+    if row["number"]["status"] in ("pending", "qr", "logged_out", "blocked"):
+        raise Conflict(f"this number is not connected ({row['number']['status']}): reconnect it first",
+                       code="number_disconnected")
+    return _ref(row["number"]), msg
+
+
+def get_message(owner: str, message_id: str, include_deleted: bool = False) -> dict[str, Any]:
+    return _target(owner, message_id, include_deleted)["message"]
+
+
+def react(owner: str, message_id: str, emoji: str) -> dict[str, Any]:
+    row = _target(owner, message_id)
+    ref, msg = _actionable(row, "reacted to")
+    get_provider(ref).send_reaction(ref, row["wa_chat_id"], msg["provider_message_id"],
+                                    msg["direction"] == "outbound", _author(row), emoji)
+    return _record(owner, message_id, {"kind": "reaction", "reactor": "me", "emoji": emoji})
+
+
+def edit(owner: str, message_id: str, text: str) -> dict[str, Any]:
+    row = _target(owner, message_id)
+    ref, msg = _actionable(row, "edited")
+    if msg["direction"] != "outbound" or msg["type"] != "text":
+        raise Conflict("only text messages we sent can be edited", code="not_editable")
+    get_provider(ref).edit_message(ref, row["wa_chat_id"], msg["provider_message_id"], text)
+    return _record(owner, message_id, {"kind": "edit", "text": text})
+
+
+def delete(owner: str, message_id: str) -> dict[str, Any]:
+    row = _target(owner, message_id)
+    if row["message"].get("deleted"):
+        return row["message"]  # repeatable
+    ref, msg = _actionable(row, "deleted")
+    if msg["direction"] != "outbound":
+        raise Conflict("only messages we sent can be deleted for everyone", code="not_own_message")
+    get_provider(ref).delete_message(ref, row["wa_chat_id"], msg["provider_message_id"], True, None)
+    return _record(owner, message_id, {"kind": "delete"})
+
+
+def _author(row: dict[str, Any]) -> str | None:
+    return row.get("author") if row.get("is_group") else None
+
+
+def _record(owner: str, message_id: str, change: dict[str, Any]) -> dict[str, Any]:
+    change = {**change, "timestamp": datetime.now(UTC).isoformat()}
+    return db.call("record_message_change", p_owner=owner, p_message_id=message_id, p_change=change)
