@@ -17,6 +17,8 @@ their stable product code in the HINT (`raise exception ... using errcode = 'WA4
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import re
 import threading
@@ -69,6 +71,57 @@ def map_sqlstate(code: str | None, message: str, hint: str | None = None) -> err
         errors.AppError, "database_error", "the database could not carry out the operation; it was logged")
     _log.warning("database error", extra={"sqlstate": code, "error": message[:500]})
     return cls(words, code=ours, details={"sqlstate": code})
+
+
+class _Watchdog:
+    """Cancels statements that outlive their deadline. One thread for the whole process, woken only
+    when the earliest deadline changes — not a timer thread started and stopped for every call (the
+    server-side `statement_timeout` is no option: Supabase's transaction pooler shares sessions)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._live: dict[int, Any] = {}
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, conn: Any, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            ticket = next(self._seq)
+            heapq.heappush(self._heap, (deadline, ticket))
+            self._live[ticket] = conn
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
+                self._thread.start()
+            if self._heap[0][1] == ticket:
+                self._cond.notify()
+        return ticket
+
+    def done(self, ticket: int) -> None:
+        with self._cond:
+            self._live.pop(ticket, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][1] not in self._live:
+                    heapq.heappop(self._heap)  # finished in time
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, ticket = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                conn = self._live.pop(ticket)
+            _log.warning("database statement over its time limit; cancelling it")
+            conn.cancel_safe()
+
+
+_watchdog = _Watchdog()
 
 
 class Transport(Protocol):
@@ -163,14 +216,12 @@ class PostgresTransport:
         query, params, samples = recorder.piggyback(query, params)
         try:
             with self._pool.connection() as conn:
-                timer = threading.Timer(self._timeout, conn.cancel_safe)
-                timer.daemon = True
-                timer.start()
+                ticket = _watchdog.watch(conn, self._timeout)
                 try:
                     self.round_trips += 1
                     row = conn.execute(query, params).fetchone()
                 finally:
-                    timer.cancel()
+                    _watchdog.done(ticket)
         except BaseException:
             recorder.restore(samples)
             raise

@@ -35,19 +35,39 @@ _PATTERNS = [
     (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1" + MASK + "@"),
 ]
 
-_secrets: set[str] = set()
+# Secrets made of these characters (hex and UUID tokens, JWTs, URL-safe base64) are found as whole
+# runs of them in one pass over the text and looked up in a set, so a line's cost does not grow
+# with the number of secrets known; the few with other characters are searched for one by one.
+_RUN = re.compile(r"[A-Za-z0-9_.\-]{6,}")
+_RUN_SECRET = re.compile(r"[A-Za-z0-9_.\-]+")
+MAX_SECRETS = 50_000  # the oldest are forgotten first (a process serves few numbers at a time)
+_secrets: dict[str, None] = {}   # insertion-ordered, for eviction
+_odd_secrets: dict[str, None] = {}
 _secrets_lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value in every later log line (ignored when too short to be a secret)."""
-    if value and len(value) >= 6:
-        with _secrets_lock:
-            _secrets.add(value)
+    if not value or len(value) < 6:
+        return
+    with _secrets_lock:
+        target = _secrets if _RUN_SECRET.fullmatch(value) else _odd_secrets
+        if value in target:
+            return
+        target[value] = None
+        if len(target) > MAX_SECRETS:
+            del target[next(iter(target))]
+
+
+def _mask_run(match: re.Match) -> str:
+    run = match.group(0)
+    return MASK if run in _secrets else run
 
 
 def redact(text: str) -> str:
-    for value in sorted(_secrets, key=len, reverse=True):
+    if _secrets:
+        text = _RUN.sub(_mask_run, text)
+    for value in list(_odd_secrets):
         if value in text:
             text = text.replace(value, MASK)
     for pattern, repl in _PATTERNS:
