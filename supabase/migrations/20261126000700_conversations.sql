@@ -7,7 +7,10 @@
 
 alter table public.chats
   add column if not exists unread_count integer not null default 0,
-  add column if not exists last_read_at timestamptz;
+  add column if not exists last_read_at timestamptz,  -- when the owner last read it (our clock)
+  -- the read position on the providers' clock (whole seconds): the newest message's own time when the
+  -- chat was read or answered; a message stored later and stamped at or after it is unread
+  add column if not exists read_up_to timestamptz;
 
 alter table public.messages
   -- {"<reactor>": {"emoji": "👍", "at": "..."}}; a removed reaction keeps {"emoji": null, "at"} so an
@@ -196,7 +199,7 @@ end $$;
 -- From 20261126000200_ingest_lifecycle.sql, unchanged except: a `reaction` message is applied to its
 -- target (never a row, never the preview); `edit` and `delete` events; changes parked for a message
 -- not stored yet are applied when it lands; an inbound message adds to the chat's unread count
--- unless the chat was read after it was sent; an outbound one (a reply) marks the chat read.
+-- unless it is stamped before the chat's read position; an outbound one (a reply) clears the count.
 create or replace function public.ingest_webhook(
   p_provider text,
   p_instance text,
@@ -308,6 +311,14 @@ begin
         on conflict (number_id, provider_message_id) do nothing;
         get diagnostics v_rows = row_count;
       end if;
+      if v_event ->> 'direction' = 'outbound' then
+        -- A reply (also one our send stored first) answers everything before it: the count is cleared,
+        -- unless a message came in after the reply (a late redelivery of an old one).
+        update public.chats c set unread_count = 0, read_up_to = greatest(c.read_up_to, v_at)
+         where c.id = v_chat and c.unread_count > 0
+           and not exists (select 1 from public.messages m
+                            where m.chat_id = v_chat and m.direction = 'inbound' and m.sent_at > v_at);
+      end if;
       if v_rows = 0 then
         v_duplicates := v_duplicates + 1;
         continue;
@@ -316,10 +327,7 @@ begin
       perform private.touch_chat(v_chat, v_at, coalesce(v_event ->> 'text', '[' || (v_event ->> 'type') || ']'));
       if v_event ->> 'direction' = 'inbound' then
         update public.chats set unread_count = unread_count + 1
-         where id = v_chat and (last_read_at is null or last_read_at < v_at);
-      else
-        update public.chats set unread_count = 0, last_read_at = greatest(last_read_at, v_at)
-         where id = v_chat and (last_read_at is null or last_read_at < v_at);
+         where id = v_chat and (read_up_to is null or v_at >= read_up_to);
       end if;
       perform private.drain_pending_status(v_number.id, v_mid);
       perform private.drain_pending_changes(v_number.id, v_mid);
@@ -408,8 +416,8 @@ begin
                             'chat', (select public.chat_json(c) from public.chats c where c.id = v_chat));
 end $$;
 
--- Mark a chat read: the count is reset now; the provider's read receipt needs the unread inbound
--- messages (newest first, at most 100) and the number's secrets.
+-- Mark a chat read: the count is reset now; the provider's read receipt needs the inbound messages
+-- stored since the last read (newest first, at most 100) and the number's secrets.
 create or replace function public.read_chat(p_owner uuid, p_chat_id uuid)
 returns jsonb language plpgsql set search_path = ''
 as $$
@@ -430,10 +438,11 @@ begin
     into v_unread
     from (select m.provider_message_id, m.author from public.messages m
            where m.chat_id = v_chat.id and m.direction = 'inbound' and m.provider_message_id is not null
-             and (v_chat.last_read_at is null or m.sent_at > v_chat.last_read_at)
+             and (v_chat.last_read_at is null or m.created_at > v_chat.last_read_at)
            order by m.sent_at desc limit 100) u;
-  update public.chats set unread_count = 0, last_read_at = greatest(coalesce(last_read_at, now()), now()),
-                          updated_at = now()
+  update public.chats
+     set unread_count = 0, updated_at = now(), last_read_at = now(),
+         read_up_to = greatest(read_up_to, (select max(m.sent_at) from public.messages m where m.chat_id = v_chat.id))
    where id = v_chat.id
   returning * into v_chat;
   select api_token into v_token from private.number_secrets where number_id = v.id;

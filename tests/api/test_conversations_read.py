@@ -1,0 +1,79 @@
+"""Unread counts kept by the ingest call, and reading a chat with the provider's read receipt — over
+real HTTP against both simulators and the real database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conversations.phone import CONTACT, connect
+
+
+@pytest.fixture(params=["evolution", "green-api"])
+def line(request, api, sims, alice, sql):
+    return connect(request.param, api, sims, alice, sql)
+
+
+def receipts(line) -> list:
+    return list(line.sim.reads)
+
+
+def test_unread_counts_come_from_ingest_and_read_sends_the_receipt(api, alice, line):
+    first = [line.says(f"message {i}") for i in range(3)]
+    chat_id = line.chat_id()
+    assert line.chat(chat_id)["unread_count"] == 3
+    r = api.post(f"/api/v1/chats/{chat_id}/read", headers=alice.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["receipt"] == "sent" and body["chat"]["unread_count"] == 0 and body["chat"]["last_read_at"]
+    assert line.chat(chat_id)["unread_count"] == 0
+    (instance, sent), = receipts(line)
+    if line.provider == "evolution":
+        assert instance == line.instance
+        assert sent == [{"id": mid, "fromMe": False, "remoteJid": f"{CONTACT}@s.whatsapp.net"}
+                        for mid in reversed(first)]
+    else:
+        assert sent == {"chatId": f"{CONTACT}@c.us"}
+
+    later = line.says("one more")
+    assert line.chat(chat_id)["unread_count"] == 1
+    assert api.post(f"/api/v1/chats/{chat_id}/read", headers=alice.headers).json()["receipt"] == "sent"
+    if line.provider == "evolution":
+        assert [k["id"] for k in receipts(line)[-1][1]] == [later]  # only what came since the last read
+    assert line.chat(chat_id)["unread_count"] == 0
+
+
+def test_reading_a_read_chat_calls_no_provider(api, alice, line):
+    line.says("hello")
+    chat_id = line.chat_id()
+    assert api.post(f"/api/v1/chats/{chat_id}/read", headers=alice.headers).json()["receipt"] == "sent"
+    again = api.post(f"/api/v1/chats/{chat_id}/read", headers=alice.headers)
+    assert again.status_code == 200 and again.json()["receipt"] == "not_needed"
+    assert len(receipts(line)) == 1
+
+
+def test_a_redelivered_message_counts_once_and_a_reply_reads_the_chat(api, alice, line):
+    mid = line.says("are you there?")
+    line.sim.inject_message(line.instance, line.contact_jid, "are you there?", message_id=mid)  # a redelivery
+    line.sim.wait_idle()
+    chat_id = line.chat_id()
+    assert line.chat(chat_id)["unread_count"] == 1
+    line.send(chat_id, "yes!")  # the provider's echo of our reply marks the chat read
+    assert line.chat(chat_id)["unread_count"] == 0
+
+
+def test_a_failed_receipt_still_reads_the_chat_and_says_so(api, alice, line, sql):
+    line.says("hello")
+    chat_id = line.chat_id()
+    line.sim.fail("status", status=401, body={"status": 401, "error": "Unauthorized",
+                                              "response": {"message": "Unauthorized"}})
+    r = api.post(f"/api/v1/chats/{chat_id}/read", headers=alice.headers)
+    line.sim.clear_failures()
+    assert r.status_code == 200 and r.json()["receipt"] == "failed"
+    assert r.json()["error"]["code"] == "provider_auth_failed" and line.chat(chat_id)["unread_count"] == 0
+
+
+def test_another_users_chat_is_404(api, bob, line):
+    line.says("hello")
+    r = api.post(f"/api/v1/chats/{line.chat_id()}/read", headers=bob.headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "chat_not_found"
+    assert receipts(line) == []
