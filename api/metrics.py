@@ -2,13 +2,13 @@
 `Authorization: Bearer $METRICS_TOKEN` (or `$CRON_SECRET`)."""
 
 from lib.errors import InvalidRequest
-from lib.http import Request, Response
+from lib.http import JsonHandler, Request, Response
 from lib.monitor import metrics, web
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class handler(web.RawHandler):  # noqa: N801 - Vercel looks for a class named `handler`
+class handler(web.RawSend, JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
     def get(self, req: Request) -> Response:
         web.require_reader(req)
         fmt = req.query.get("format")

@@ -5,8 +5,9 @@ header, so the status page also takes `?token=` once: it answers 303 to the same
 token (it does not stay in the address bar or history) and sets an HttpOnly, SameSite=Strict
 cookie holding an HMAC of the token — never the token itself.
 
-`lib/http.py`'s JsonHandler serialises every body as JSON; `RawHandler._send` writes a `Raw` body
-as it is (HTML, Prometheus text) and leaves everything else to JsonHandler.
+`lib/http.py`'s JsonHandler serialises every body as JSON; `RawSend._send` (a mixin, so this
+module does not import the HTTP layer: `class handler(web.RawSend, JsonHandler)`) writes a `Raw`
+body as it is (HTML, Prometheus text) and leaves everything else to JsonHandler.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any
 
 from lib import config
 from lib.errors import Unauthorized
-from lib.http import JsonHandler, Request, Response
+
+if TYPE_CHECKING:
+    from lib.http import Request
 
 COOKIE = "wa_status"
 COOKIE_MAX_AGE = 12 * 3600
@@ -63,8 +67,8 @@ def require_reader(req: Request, allow_cookie: bool = False) -> None:
                        code="unauthorized")
 
 
-def token_login(req: Request) -> Response | None:
-    """?token=<valid token>: 303 back to the page without it, with the cookie set."""
+def token_login(req: Request) -> dict[str, str] | None:
+    """?token=<valid token>: the headers of a 303 back to the page without it, with the cookie set."""
     given = req.query.get("token")
     if given is None:
         return None
@@ -74,13 +78,13 @@ def token_login(req: Request) -> Response | None:
     secure = "; Secure" if (req.header("X-Forwarded-Proto") or "").lower() == "https" else ""
     cookie = (f"{COOKIE}={_cookie_value(match)}; Path={req.path}; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
               f"SameSite=Strict{secure}")
-    return Response(303, None, {"Location": req.path, "Set-Cookie": cookie})
+    return {"Location": req.path, "Set-Cookie": cookie}
 
 
-class RawHandler(JsonHandler):
-    """A JsonHandler that can also answer HTML or text (`Response(body=Raw(...))`)."""
+class RawSend:
+    """Mixed in before JsonHandler: a `Response(body=Raw(...))` is written as it is."""
 
-    def _send(self, resp: Response, rid: str) -> None:
+    def _send(self: Any, resp: Any, rid: str) -> None:
         if not isinstance(resp.body, Raw):
             return super()._send(resp, rid)
         payload = resp.body.data
