@@ -8,9 +8,9 @@ import pytest
 from lib import config, db, resilience
 from lib.monitor import recorder
 from tests.api.conftest import add_number
-from tests.monitor.helpers import evolution_number
 from tests.conftest import TEST_CRON_SECRET, make_user
 from tests.monitor.conftest import _clean_monitor_tables, _empty_recorder, alert_env, slack, smtp  # noqa: F401
+from tests.monitor.helpers import evolution_number
 
 CRON = {"Authorization": f"Bearer {TEST_CRON_SECRET}"}
 
