@@ -1,7 +1,7 @@
 """What the metrics endpoint and the status page share: who may read them, and non-JSON bodies.
 
 Readers present `Authorization: Bearer <METRICS_TOKEN or CRON_SECRET>`. A browser cannot set a
-header, so the status page also takes `?token=` once: it answers 303 to the same page without the
+header, so the status page also takes `?token=<METRICS_TOKEN>` once: it answers 303 to the same page without the
 token (it does not stay in the address bar or history) and sets an HttpOnly, SameSite=Strict
 cookie holding an HMAC of the token — never the token itself.
 
@@ -72,9 +72,11 @@ def token_login(req: Request) -> dict[str, str] | None:
     given = req.query.get("token")
     if given is None:
         return None
-    match = next((t for t in _tokens() if hmac.compare_digest(given.encode(), t.encode())), None)
-    if match is None:
-        raise Unauthorized("the token is not valid", code="unauthorized")
+    # METRICS_TOKEN only: a token in an address ends up in browser history and request logs, and
+    # CRON_SECRET also runs the crons.
+    match = config.settings().metrics_token
+    if not match or not hmac.compare_digest(given.encode(), match.encode()):
+        raise Unauthorized("the token is not valid (open the page with METRICS_TOKEN)", code="unauthorized")
     secure = "; Secure" if (req.header("X-Forwarded-Proto") or "").lower() == "https" else ""
     cookie = (f"{COOKIE}={_cookie_value(match)}; Path={req.path}; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
               f"SameSite=Strict{secure}")

@@ -59,6 +59,9 @@ def test_the_status_page_needs_a_token(api, page_env):
     r = api.get("/api/status")
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
     assert api.get("/api/status?token=wrong").status_code == 401
+    # The cron secret works as a header, never in an address (history, request logs).
+    assert api.get("/api/status", params={"token": TEST_CRON_SECRET}).status_code == 401
+    assert api.get("/api/status", headers=CRON).status_code == 200
     assert api.get("/api/status", headers={"Cookie": "wa_status=forged"}).status_code == 401
 
 
