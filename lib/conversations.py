@@ -136,3 +136,59 @@ def _author(row: dict[str, Any]) -> str | None:
 def _record(owner: str, message_id: str, change: dict[str, Any]) -> dict[str, Any]:
     change = {**change, "timestamp": datetime.now(UTC).isoformat()}
     return db.call("record_message_change", p_owner=owner, p_message_id=message_id, p_change=change)
+
+
+# -- what the frontend's flows need ---------------------------------------------------------------------
+LABELS = {"green-api": "GREEN-API (hosted)", "evolution": "Evolution API (self-hosted)"}
+
+
+def providers(owner: str) -> dict[str, Any]:
+    """The providers this user may add (rollout and configuration), with what each can do."""
+    from lib import config  # noqa: PLC0415
+    from lib.providers import names, provider  # noqa: PLC0415
+
+    s = config.settings()
+    enabled = db.call("providers_enabled", p_owner=owner, p_rollout=s.evolution_rollout)
+    items = []
+    for name in names():
+        caps = provider(name).capabilities()
+        items.append({"name": name, "label": LABELS.get(name, name), "default": name == s.default_provider,
+                      "available": bool(enabled.get(name)) and bool(caps.get("configured")),
+                      "capabilities": {k: v for k, v in caps.items() if k != "configured"}})
+    return {"items": items}
+
+
+def restart(owner: str, number_id: str) -> dict[str, Any]:
+    """Restart a stuck session (Evolution POST /instance/restart, GREEN-API reboot); the number after it."""
+    from lib import numbers  # noqa: PLC0415
+
+    row = db.call("number_for_provider", p_owner=owner, p_number_id=number_id)
+    if row["status"] in ("pending", "qr", "logged_out", "blocked"):
+        raise Conflict(f"this number is {row['status']}: a restart cannot help; reconnect it with a new QR",
+                       code="reconnect_required")
+    ref = _ref(row)
+    get_provider(ref).restart(ref)
+    return numbers.get(owner, number_id)
+
+
+def resend(owner: str, message_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """Send a failed message again, as a new message (the failed one stays, for the record). Once per
+    Idempotency-Key; without one, once per failed message."""
+    from lib import messaging, schemas  # noqa: PLC0415
+
+    msg = _target(owner, message_id)["message"]
+    if msg["status"] != "failed":
+        raise Conflict("only a failed message can be sent again (an `unknown` outcome may have been sent: "
+                       "check the chat first)", code="not_failed")
+    if msg["type"] == "text":
+        body: dict[str, Any] = {"type": "text", "text": msg["body"]}
+    elif msg.get("media_url"):
+        body = {"type": msg["type"], "media": {k: v for k, v in (("url", msg["media_url"]), ("caption", msg["body"]),
+                                                                 ("file_name", msg.get("media_file_name")),
+                                                                 ("mime_type", msg.get("media_mime_type"))) if v}}
+    else:
+        raise Conflict("this message has nothing we can send again", code="not_resendable")
+    if msg.get("quoted_provider_message_id"):
+        body["quoted_message_id"] = msg["quoted_provider_message_id"]
+    request = schemas.parse(schemas.SendRequest, body)
+    return messaging.send(owner, msg["chat_id"], idempotency_key or f"resend:{message_id}", request)

@@ -232,6 +232,19 @@ class Provider(ABC):
         """Delete a message for everyone."""
         raise NotSupported(f"{self.name} cannot delete messages", provider=self.name)
 
+    def capabilities(self) -> dict[str, Any]:
+        """What this provider can do here, for the product's provider selector (GET /api/v1/providers):
+        a capability is a contract method the provider implements; the rest each provider adds."""
+        cls = type(self)
+
+        def has(method: str) -> bool:
+            return getattr(cls, method) is not getattr(Provider, method)
+
+        return {"configured": True, "pairing_code": False, "instances": "created", "media": [],
+                "start_chat": has("check_whatsapp"), "read_receipts": has("mark_read"),
+                "reactions": has("send_reaction"), "edits": has("edit_message"), "deletes": has("delete_message"),
+                "restart": has("restart")}
+
 
 @dataclass(frozen=True)
 class MediaMessage:

@@ -325,3 +325,11 @@ class EvolutionProvider(Provider):
         from lib.providers.evolution import chats  # noqa: PLC0415
 
         chats.delete_message(self, ref, chat_id, message_id, from_me, author)
+
+    def capabilities(self) -> dict[str, Any]:
+        s = super().capabilities()
+        # Pairing codes: GET /instance/connect/{instance}?number= (instance.controller.ts, 2.3.6); we create
+        # every instance with the global key.
+        return {**s, "configured": bool(self.base_url and self.global_key and self.webhook_secret),
+                "pairing_code": True, "instances": "created",
+                "media": ["image", "video", "audio", "voice", "document"]}

@@ -307,3 +307,9 @@ class GreenApiProvider(Provider):
         from lib.providers.greenapi import chats  # noqa: PLC0415
 
         chats.delete_message(self, ref, chat_id, message_id, from_me, author)
+
+    def capabilities(self) -> dict[str, Any]:
+        s = super().capabilities()
+        # Pairing codes: getAuthorizationCode; without a partner token users link instances of their own.
+        return {**s, "pairing_code": True, "instances": "created" if self.partner_token else "linked",
+                "media": ["image", "video", "audio", "voice", "document"]}
