@@ -114,16 +114,22 @@ def prepare(port: int, data_dir: Path, stack: contextlib.ExitStack) -> list[str]
     os.environ.setdefault("CRON_SECRET", DEV_CRON_SECRET)
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     lines = [f"database   {without_password(url)} ({len(applied)} migration(s) applied now)"]
-    lines += providers()
+    lines += providers(stack)
     config.reset()
     return lines
 
 
-def providers() -> list[str]:
-    """Start the provider simulators for whatever real provider is not configured."""
-    from lib.dev import simulators  # noqa: PLC0415
+def providers(stack: contextlib.ExitStack | None = None) -> list[str]:
+    """Start the provider simulators for whatever real provider is not configured, and the S3 server
+    (moto, its own process) unless STORAGE_S3_ENDPOINT is set; `stack` stops that process."""
+    from lib.dev import simulators, storage  # noqa: PLC0415
 
-    return simulators.start_missing()
+    lines = simulators.start_missing()
+    lines += storage.start_missing()
+    if stack is not None:
+        for server in storage.running.values():
+            stack.callback(server.stop)
+    return lines
 
 
 def seed(url: str) -> None:

@@ -1,12 +1,13 @@
 """`make dev` for real: `python -m lib.dev serve` in its own process group (as a terminal runs it),
-with the embedded PostgreSQL in a temporary data directory. Ctrl-C and SIGTERM stop the PostgreSQL it
-started and free its port; taken ports are named, with the variable that chooses another; no
+with the embedded PostgreSQL in a temporary data directory. Ctrl-C and SIGTERM stop the PostgreSQL and
+the S3 server it started and free their ports; taken ports are named, with the variable that chooses another; no
 traceback for any of it."""
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class DevServer:
     def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
         clean = {k: v for k, v in os.environ.items()
-                 if k not in ("DATABASE_URL", "PORT", "DEV_PG_PORT") and not k.startswith(("EVOLUTION_", "GREEN_API_"))}
+                 if k not in ("DATABASE_URL", "PORT", "DEV_PG_PORT")
+                 and not k.startswith(("EVOLUTION_", "GREEN_API_", "STORAGE_S3_"))}
         self.proc = subprocess.Popen([sys.executable, "-m", "lib.dev", "serve", "--data-dir", str(data_dir), *args],
                                      cwd=ROOT, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)
@@ -105,6 +107,9 @@ def test_stopping_make_dev_stops_its_postgresql_and_frees_the_port(data_dir, sig
         assert httpx.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10).json() == {"status": "ok"}
         pid = postmaster_pid(data_dir)
         assert pid and alive(pid) and not port_free(pg_port)
+        storage = next(line for line in dev.lines if line.startswith("storage"))
+        s3_port = int(re.search(r"127\.0\.0\.1:(\d+)", storage).group(1))
+        assert not port_free(s3_port)
         dev.signal_group(sig)
         assert dev.finish() == 0, dev.lines
     finally:
@@ -112,6 +117,7 @@ def test_stopping_make_dev_stops_its_postgresql_and_frees_the_port(data_dir, sig
     wait_until(lambda: not alive(pid), 10, f"PostgreSQL (pid {pid}) stopped")
     assert postmaster_pid(data_dir) is None
     assert port_free(pg_port) and port_free(http_port)
+    wait_until(lambda: port_free(s3_port), 10, "the S3 server (moto) stopped")
     assert dev.lines[-1] == "stopped", dev.lines
     assert not any("Traceback" in line for line in dev.lines), dev.lines
 
