@@ -17,6 +17,8 @@ REF = "#/components/schemas/{model}"
 MODELS: list[type[BaseModel]] = [schemas.CreateNumberRequest, schemas.SendRequest, schemas.NumberOut,
                                  schemas.NumberList, schemas.MessageOut, schemas.ErrorBody, schemas.EvolutionHealth,
                                  schemas.UploadRequest, schemas.UploadOut]
+MODELS += [schemas.StartChatRequest, schemas.ChatOut, schemas.ReadOut, schemas.ConversationMessageOut,
+           schemas.EditMessageRequest, schemas.ReactionRequest, schemas.ProviderList]
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -112,6 +114,7 @@ def document() -> dict[str, Any]:
                                   "503": _json(schemas.EvolutionHealth, "unhealthy")}},
         },
     }
+    paths.update(conversation_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "WhatsApp inbox backend", "version": "1.0.0",
@@ -124,6 +127,68 @@ def document() -> dict[str, Any]:
             "supabaseJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                             "description": "a Supabase Auth access token"},
             "cronSecret": {"type": "http", "scheme": "bearer", "description": "CRON_SECRET"}}},
+    }
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def conversation_paths() -> dict[str, Any]:
+    """Conversations and the frontend's flows (lib/conversations.py)."""
+    msg = schemas.ConversationMessageOut
+    return {
+        "/api/v1/numbers/{id}/chats": {
+            "parameters": [ID],
+            "post": {"summary": "Start a conversation: the phone is checked on WhatsApp", "operationId": "startChat",
+                     "requestBody": _body(schemas.StartChatRequest),
+                     "responses": {"201": _json(schemas.ChatOut, "a new chat"),
+                                   "200": _json(schemas.ChatOut, "the existing chat with this contact"),
+                                   **_errors(400, 401, 404, 405, 409, 413, 415, 422, 429, 502, 503)}},
+        },
+        "/api/v1/chats/{id}/read": {
+            "parameters": [ID],
+            "post": {"summary": "Mark the chat read and send the provider's read receipt", "operationId": "readChat",
+                     "responses": {"200": _json(schemas.ReadOut, "read"), **_errors(401, 404, 405)}},
+        },
+        "/api/v1/messages/{id}": {
+            "parameters": [ID],
+            "get": {"summary": "A message with its reactions and edits", "operationId": "getMessage",
+                    "parameters": [{"name": "include_deleted", "in": "query",
+                                    "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}}],
+                    "responses": {"200": _json(msg, "the message"), **_errors(400, 401, 404)}},
+            "patch": {"summary": "Edit the text of a message we sent", "operationId": "editMessage",
+                      "requestBody": _body(schemas.EditMessageRequest),
+                      "responses": {"200": _json(msg, "edited"),
+                                    **_errors(400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504)}},
+            "delete": {"summary": "Delete a message we sent, for everyone (repeatable)", "operationId": "deleteMessage",
+                       "responses": {"200": _json(msg, "deleted"), **_errors(401, 404, 409, 422, 429, 502, 503, 504)}},
+        },
+        "/api/v1/messages/{id}/reaction": {
+            "parameters": [ID],
+            "post": {"summary": "React to a message; an empty emoji removes our reaction", "operationId": "react",
+                     "requestBody": _body(schemas.ReactionRequest),
+                     "responses": {"200": _json(msg, "the message with its reactions"),
+                                   **_errors(400, 401, 404, 405, 409, 413, 415, 422, 429, 502, 503, 504)}},
+        },
+        "/api/v1/messages/{id}/resend": {
+            "parameters": [ID],
+            "post": {"summary": "Send a failed message again, as a new message", "operationId": "resendMessage",
+                     "parameters": [IDEMPOTENCY],
+                     "responses": {"201": _json(schemas.MessageOut, "sent again"),
+                                   "200": _json(schemas.MessageOut, "replay of an earlier resend"),
+                                   **_errors(401, 404, 405, 409, 422, 429, 502, 503, 504)}},
+        },
+        "/api/v1/numbers/{id}/restart": {
+            "parameters": [ID],
+            "post": {"summary": "Restart a stuck session", "operationId": "restartNumber",
+                     "responses": {"200": _json(schemas.NumberOut, "restarted"),
+                                   **_errors(401, 404, 405, 409, 422, 429, 502, 503)}},
+        },
+        "/api/v1/providers": {
+            "get": {"summary": "The providers this user may add, and what each can do", "operationId": "listProviders",
+                    "responses": {"200": _json(schemas.ProviderList, "the providers"), **_errors(401)}},
+        },
     }
 
 

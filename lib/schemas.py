@@ -225,3 +225,28 @@ class ReadOut(BaseModel):
     receipt: Literal["sent", "failed", "not_needed"] = Field(
         description="the provider's read receipt; the chat is read here whatever it says")
     error: ErrorDetail | None = None
+
+
+class ProviderCapabilities(BaseModel):
+    pairing_code: bool
+    instances: Literal["created", "linked"] = Field(
+        description="`created`: we create the instance; `linked`: the user brings an instance of their own")
+    media: list[str]
+    start_chat: bool
+    read_receipts: bool
+    reactions: bool
+    edits: bool
+    deletes: bool
+    restart: bool
+
+
+class ProviderOut(BaseModel):
+    name: Literal["green-api", "evolution"]
+    label: str
+    default: bool
+    available: bool = Field(description="this user may add a number on it (rollout and configuration)")
+    capabilities: ProviderCapabilities
+
+
+class ProviderList(BaseModel):
+    items: list[ProviderOut]
