@@ -192,3 +192,20 @@ def resend(owner: str, message_id: str, idempotency_key: str | None) -> tuple[in
         body["quoted_message_id"] = msg["quoted_provider_message_id"]
     request = schemas.parse(schemas.SendRequest, body)
     return messaging.send(owner, msg["chat_id"], idempotency_key or f"resend:{message_id}", request)
+
+
+def force_delete(owner: str, number_id: str) -> dict[str, Any]:
+    """DELETE /api/v1/numbers/{id}?force=true: the provider teardown is tried once; when the provider
+    cannot be reached (or refuses), the number is deleted here anyway and its instance becomes an orphan
+    the sync job deletes later (lib/sync.py step 3: instances named after a number that is gone)."""
+    from lib import numbers  # noqa: PLC0415
+    from lib.errors import ProviderError  # noqa: PLC0415
+    from lib.schemas import public_number  # noqa: PLC0415
+
+    try:
+        return {**numbers.delete(owner, number_id), "teardown": "done"}
+    except ProviderError as exc:
+        _log.warning("forced delete: provider teardown left to the sync job",
+                     extra={"number_id": number_id, "code": exc.code})
+        return {**public_number(db.call("delete_number", p_owner=owner, p_number_id=number_id)),
+                "teardown": "pending"}
