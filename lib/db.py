@@ -25,8 +25,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from lib import config, errors, log
-from lib.monitor import recorder
+from lib import config, errors, log, recorder
 
 _log = log.get("db")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -212,7 +211,7 @@ class PostgresTransport:
         raise AssertionError("unreachable")
 
     def _execute(self, query: Any, params: list[Any]) -> Any:
-        # Buffered provider-call metrics ride along in the same statement (lib/monitor/recorder.py).
+        # Buffered provider-call metrics ride along in the same statement (lib/recorder.py).
         query, params, samples = recorder.piggyback(query, params)
         try:
             with self._pool.connection() as conn:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -104,6 +107,40 @@ def _body_length(headers: Any) -> int | None:
     return n
 
 
+_SEGMENT_PARAM = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)\]")
+
+
+@lru_cache(maxsize=256)
+def _route_of(file: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+    """The URL pattern of a route file (`.../api/v1/numbers/[id].py` -> `^/api/v1/numbers/([^/]+)/?$`),
+    or None when the file has no `[param]` segment."""
+    parts = Path(file).with_suffix("").parts
+    if "api" not in parts:
+        return None
+    parts = parts[len(parts) - 1 - parts[::-1].index("api"):]
+    names = tuple(m.group(1) for p in parts if (m := _SEGMENT_PARAM.fullmatch(p)))
+    if not names:
+        return None
+    regex = "/".join("([^/]+)" if _SEGMENT_PARAM.fullmatch(p) else re.escape(p) for p in parts)
+    return re.compile(f"^/{regex}/?$"), names
+
+
+def _path_params(handler_cls: type, path: str) -> dict[str, str]:
+    """The `[param]` values in the request path. Vercel rewrites them into the query (`?id=$1`), but a
+    request's own `?id=` wins that merge (vercel dev: `Object.assign(destQuery, reqQuery)`), so the
+    path itself decides. A value that is the placeholder itself means the runtime saw the rewritten
+    path: then the query is all there is."""
+    for cls in handler_cls.__mro__:
+        file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        route = _route_of(file) if file else None
+        if route:
+            m = route[0].match(path)
+            if not m:
+                return {}
+            return {k: v for k, v in zip(route[1], m.groups(), strict=True) if v != f"[{k}]"}
+    return {}
+
+
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
     max_body_bytes = MAX_BODY_BYTES
@@ -160,6 +197,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     def _read_request(self, method: str, rid: str) -> Request:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        query.update(_path_params(type(self), parts.path))  # the path's [id] wins over a request's ?id=
         body = self._read_body()
         client = self.headers.get("X-Forwarded-For", "").split(",")[0].strip() or self.client_address[0]
         return Request(method, parts.path, query, self.headers, body, client, rid)
@@ -241,6 +279,15 @@ class JsonHandler(BaseHTTPRequestHandler):
         # Headers and body in one write: no Nagle/delayed-ACK stall between two small segments.
         self._headers_buffer.append(b"\r\n" + (b"" if self.command == "HEAD" else payload))
         self.flush_headers()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No stdlib access line: `_dispatch` logs one JSON line per request. It must be `log_request`:
+        Vercel's runtime serves `class Handler(BaseHandler, handler)`, and its BaseHandler.log_message
+        (an Apache-style line on stdout) precedes ours in that MRO; it defines no log_request."""
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Errors the stdlib answers itself (bad request line, 501 from the runtime) as one JSON line."""
+        _log.warning("http error", extra={"detail": format % args})
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silence the stdlib's stderr access log; `_dispatch` logs JSON instead."""

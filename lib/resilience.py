@@ -34,8 +34,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_exponential_jitter
 
-from lib import errors, log
-from lib.monitor import recorder
+from lib import errors, log, recorder
 
 _log = log.get("provider")
 

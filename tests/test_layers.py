@@ -15,20 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first. A module may load modules of its own layer and of the layers below.
 LAYERS: list[tuple[str, ...]] = [
     ("lib.errors", "lib.config", "lib.log", "lib.events", "lib.migrate"),
-    ("lib.db", "lib.redis", "lib.webhook_auth", "lib.resilience", "lib.netguard"),
+    ("lib.db", "lib.redis", "lib.webhook_auth", "lib.resilience", "lib.netguard", "lib.recorder"),
     ("lib.providers",),
     ("lib.webhooks", "lib.numbers", "lib.messaging", "lib.sync", "lib.ops", "lib.health", "lib.schemas",
      "lib.media", "lib.monitor", "lib.conversations", "lib.chats"),
-    ("lib.http", "lib.auth", "lib.pagination", "lib.openapi"),
+    # the HTTP layer, and the modules that shape HTTP answers for a route
+    ("lib.http", "lib.auth", "lib.pagination", "lib.openapi", "lib.media.serve", "lib.monitor.web"),
 ]
 NOT_BUNDLED = ("lib.dev", "lib.sim")
 
 
 def layer_of(module: str) -> int:
-    for level, prefixes in enumerate(LAYERS):
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
-            return level
-    raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+    """The layer of the longest prefix that names the module (`lib.media.serve` before `lib.media`)."""
+    matches = [(len(p), level) for level, prefixes in enumerate(LAYERS) for p in prefixes
+               if module == p or module.startswith(p + ".")]
+    if not matches:
+        raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+    return max(matches)[1]
 
 
 def modules() -> list[str]:

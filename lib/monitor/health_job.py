@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lib import config, db, log
+from lib import config, db, log, recorder
 from lib.errors import AppError
-from lib.monitor import keepalive, outbox, probes, recorder
+from lib.monitor import keepalive, outbox, probes
 
 _log = log.get("monitor")
 PROBE_SHARE = 0.5  # of the budget, for the number probes

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from lib import db
-from lib.monitor.recorder import quantile
+from lib.recorder import quantile
 
 PROVIDERS = ("evolution", "green-api")
 COUNTS = ("messages_received", "messages_sent", "messages_failed", "provider_calls", "provider_errors",

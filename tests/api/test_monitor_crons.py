@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib import config, db, resilience
-from lib.monitor import recorder
+from lib import config, db, recorder, resilience
 from tests.api.conftest import add_number
 from tests.conftest import TEST_CRON_SECRET, make_user
 from tests.monitor.conftest import _clean_monitor_tables, _empty_recorder, alert_env, slack, smtp  # noqa: F401

@@ -165,7 +165,7 @@ def _in_transaction(db_url, fn_sql, args):
 
 
 def test_a_status_arriving_while_its_message_is_inserted_is_applied_not_stranded(sql, owner, db_url):
-    nid = make_number(sql, owner)
+    make_number(sql, owner)
     message = [{"kind": "message", "provider_message_id": "RACE1", "direction": "outbound", "chat_id": "1@c.us",
                 "type": "text", "from_me_source": "phone", "timestamp": T0.isoformat()}]
     status = [{"kind": "status", "provider_message_id": "RACE1", "status": "delivered", "timestamp": T0.isoformat()}]

@@ -15,9 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from lib import config
+from lib import config, recorder
 from lib.dev.pg import free_port
-from lib.monitor import recorder
 from tests.receiver import Receiver
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "smtp-password-0123456789"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib import db, resilience
-from lib.monitor import recorder
+from lib import db, recorder, resilience
 
 
 def test_calls_are_aggregated_per_minute_provider_and_metric():

@@ -1,0 +1,120 @@
+"""Our webhook path against the ceiling our own design allows, in one process tree and one run.
+
+    .venv/bin/python -m bench.ceiling [seconds] [connections]
+
+Both run on the local server stack (lib.dev.server + lib.http), the same embedded PostgreSQL and
+the same pool size (DB_POOL_MAX, default 5), driven by wrk (Debian package; installed when
+missing) with signed Evolution `messages.upsert` bodies, 10 % of them redeliveries. The ceiling
+handler parses the JSON and makes one `insert … on conflict do nothing`. Prints events/s,
+p50/p99, the ratio, and rows stored against the inserts the servers acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench._env import Env
+from lib import config, db
+from lib.dev.server import serve_in_thread
+from lib.webhook_auth import evolution_number_key, sign_evolution
+
+SECRET = "bench-evolution-webhook-secret-0123456789"
+HERE = Path(__file__).resolve().parent
+LUA = r"""
+local counter, prefix = 0, ""
+inserted = 0
+local threads = {}
+function setup(thread) table.insert(threads, thread); thread:set("tid", tostring(#threads)) end
+function init(args) prefix = tid .. "-" .. tostring(math.random(1, 1000000000)) end
+function request()
+  counter = counter + 1
+  local n = counter
+  if counter % 10 == 0 then n = counter - 1 end   -- a redelivery of the previous event
+  local body = string.format(TEMPLATE, prefix .. "-" .. n)
+  return wrk.format("POST", nil, HEADERS, body)
+end
+function response(status, headers, body)
+  if string.find(body, '"inserted":1', 1, true) then inserted = inserted + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("inserted") end
+  io.write(string.format("RESULT inserted=%d p50=%.3f p99=%.3f errors=%d\n", total,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout))
+end
+"""
+
+
+def wrk() -> str:
+    found = shutil.which("wrk")
+    if not found:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+        found = shutil.which("wrk")
+    return found
+
+
+def run(url: str, headers: dict[str, str], template: str, seconds: int, connections: int) -> dict[str, float]:
+    lua = LUA.replace("TEMPLATE", json.dumps(template)).replace(
+        "HEADERS", "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    proc = subprocess.run([wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+                         capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"wrk failed: {proc.stdout} {proc.stderr}")
+    out = proc.stdout
+    os.unlink(f.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"RESULT inserted=(\d+) p50=([\d.]+) p99=([\d.]+) errors=(\d+)", out)
+    return {"rate": rate, "inserted": int(m.group(1)), "p50": float(m.group(2)), "p99": float(m.group(3)),
+            "errors": int(m.group(4))}
+
+
+def main() -> None:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    connections = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    os.environ.setdefault("DB_POOL_MAX", "5")
+    with Env() as env:
+        os.environ["EVOLUTION_WEBHOOK_SECRET"] = SECRET
+        config.reset()
+        pool = int(os.environ["DB_POOL_MAX"])
+        db.use(db.PostgresTransport(env.url, timeout=5, pool_max=pool))
+        number = env.sql.execute("insert into public.numbers (owner_id, provider, provider_instance_id, status) "
+                                 "values (%s, 'evolution', 'inbox-bench', 'active') returning id::text",
+                                 (env.user,)).fetchone()[0]
+        env.sql.execute("insert into private.number_secrets (number_id, api_token) values (%s, 'tok')", (number,))
+        env.sql.execute("create table public.bench_ceiling (id text primary key)")
+        token = sign_evolution(evolution_number_key(SECRET, number))
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        template = json.dumps({"event": "messages.upsert", "instance": "inbox-bench", "apikey": "tok", "data": {
+            "key": {"remoteJid": "5511999990002@s.whatsapp.net", "fromMe": False, "id": "__ID__"},
+            "pushName": "Bench", "message": {"conversation": "a message of a customer"},
+            "messageType": "conversation", "messageTimestamp": 1764150000}}).replace("%", "%%").replace("__ID__", "%s")
+        ceiling_server, ceiling_base = serve_in_thread(api_dir=HERE / "ceiling_api" / "api")
+        try:
+            ours = run(f"{env.base}/api/v1/webhooks/evolution/{number}", headers, template, seconds, connections)
+            ceiling = run(f"{ceiling_base}/api/ceiling", headers, template, seconds, connections)
+        finally:
+            ceiling_server.shutdown()
+            ceiling_server.server_close()
+        stored = env.sql.execute("select count(*) from public.messages").fetchone()[0]
+        ceiling_stored = env.sql.execute("select count(*) from public.bench_ceiling").fetchone()[0]
+    print(f"{connections} connections, {seconds} s each, pool {pool}, 10 % redeliveries")
+    print(f"ours     {ours['rate']:8.0f} events/s  p50 {ours['p50']:6.1f} ms  p99 {ours['p99']:6.1f} ms  "
+          f"errors {ours['errors']}  rows stored {stored} / inserts acknowledged {ours['inserted']}")
+    print(f"ceiling  {ceiling['rate']:8.0f} events/s  p50 {ceiling['p50']:6.1f} ms  p99 {ceiling['p99']:6.1f} ms  "
+          f"errors {ceiling['errors']}  rows stored {ceiling_stored} / inserts acknowledged {ceiling['inserted']}")
+    print(f"ratio    {ours['rate'] / ceiling['rate']:.2f}x the ceiling")
+
+
+if __name__ == "__main__":
+    main()
