@@ -46,7 +46,7 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
     prep = db.call("prepare_send", p_owner=owner, p_chat_id=chat_id, p_idempotency_key=idempotency_key,
                    p_request_hash=request_hash(body), p_type=body.type,
                    p_body=body.text if body.type == "text" else (media.caption if media else None),
-                   p_media_url=str(media.url) if media and media.url else None,
+                   p_media_url=(f"upload:{media.upload_id}" if upload else str(media.url)) if media else None,
                    p_media_mime_type=media.mime_type if media else None,
                    p_media_file_name=media.file_name if media else None, p_quoted=body.quoted_message_id)
     message = prep["message"]

@@ -60,12 +60,25 @@ def test_upload_then_send_delivers_a_url_the_provider_can_fetch(api, alice, chat
     r = send(api, alice, chat["chat"], {"type": kind, "media": {"upload_id": out["upload_id"], "caption": "here"}})
     assert r.status_code == 201, r.text
     assert r.json()["media_url"] is None and r.json()["media_mime_type"] == sample(kind).mime_type
+    assert r.json()["media_state"] == "stored"
     req = provider_request(chat["sim"], before)
     url = req.json["media"] if chat["provider"] == "evolution" else req.json["urlFile"]
     if chat["provider"] == "green-api":
         assert req.json["fileName"] == sample(kind).file_name  # GREEN-API types the file by its extension
     fetched = httpx.get(url, timeout=5)  # what the provider's server does with it
     assert fetched.status_code == 200 and sha256(fetched.content) == sha256(sample(kind).data)
+
+
+def test_a_sent_file_is_the_messages_media_for_its_owner(api, alice, bob, chat):
+    out = upload(api, alice, "document")
+    r = send(api, alice, chat["chat"], {"type": "document", "media": {"upload_id": out["upload_id"]}})
+    assert r.status_code == 201, r.text
+    msg = r.json()
+    assert (msg["media_state"], msg["media_url"], msg["media_file_name"]) == ("stored", None, "invoice.pdf")
+    got = api.get(f"/api/v1/messages/{msg['id']}/media", headers=alice.headers, follow_redirects=False)
+    assert got.status_code == 302 and sha256(httpx.get(got.headers["Location"]).content) == sha256(
+        sample("document").data)
+    assert api.get(f"/api/v1/messages/{msg['id']}/media", headers=bob.headers).status_code == 404
 
 
 def test_a_voice_note_goes_out_as_a_voice_note(api, alice, chat):
