@@ -62,3 +62,16 @@ def test_functions_exclude_everything_but_their_code():
     exclude = json.loads((ROOT / "vercel.json").read_text())["functions"]["api/**/*.py"]["excludeFiles"]
     for path in ("tests/**", "supabase/**", "lib/dev/**", "lib/sim/**", "deploy/**", "docs/**", "tools/**", "public/**"):
         assert path in exclude
+
+
+WEBHOOK_ROUTES = [r for r in ROUTES if "webhooks" in r.parts]
+
+
+@pytest.mark.parametrize("route", WEBHOOK_ROUTES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_webhook_functions_load_no_validation_or_storage_library(route):
+    """Cold start: the webhook path is parse, verify, one SQL call — pydantic (~200 ms) and the S3
+    client belong to the product routes and the media path only."""
+    out = subprocess.run([sys.executable, "-c", PROBE, str(route)], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    loaded = {m.split(".")[0] for m in json.loads(out)}
+    assert not loaded & {"pydantic", "pydantic_core", "obstore", "boto3", "botocore"}
