@@ -101,7 +101,8 @@ def after_ingest(result: dict[str, Any], events: Iterable[Any]) -> None:
         if not result or not result.get("inserted") or not result.get("number_id"):
             return
         ids = [e.provider_message_id for e in events
-               if getattr(e, "kind", None) == "message" and getattr(e, "type", None) in MEDIA_TYPES]
+               if getattr(e, "kind", None) == "message" and getattr(e, "type", None) in MEDIA_TYPES
+               and getattr(e, "from_me_source", None) != "api"]  # our own sends' echoes: the file is ours
         if not ids:
             return
         threading.Thread(target=_run_after_ingest, args=(str(result["number_id"]), ids),

@@ -54,7 +54,7 @@ def test_an_upload_lands_in_the_callers_own_prefix(api, alice, storage):  # noqa
 
 
 @pytest.mark.parametrize("kind", ["document", "image"])
-def test_upload_then_send_delivers_a_url_the_provider_can_fetch(api, alice, chat, kind):
+def test_upload_then_send_delivers_a_url_the_provider_can_fetch(api, alice, chat, kind, sql):
     out = upload(api, alice, kind)
     before = len(chat["sim"].requests)
     r = send(api, alice, chat["chat"], {"type": kind, "media": {"upload_id": out["upload_id"], "caption": "here"}})
@@ -67,6 +67,9 @@ def test_upload_then_send_delivers_a_url_the_provider_can_fetch(api, alice, chat
         assert req.json["fileName"] == sample(kind).file_name  # GREEN-API types the file by its extension
     fetched = httpx.get(url, timeout=5)  # what the provider's server does with it
     assert fetched.status_code == 200 and sha256(fetched.content) == sha256(sample(kind).data)
+    chat["sim"].wait_idle()  # the provider's echo of our send has been applied: nothing to fetch back
+    assert sql.execute("select count(*) from public.messages where media_state = 'pending'").fetchone()[0] == 0
+    assert not [q for q in chat["sim"].requests[before:] if "getBase64" in q.path or "downloadFile" in q.path]
 
 
 def test_a_sent_file_is_the_messages_media_for_its_owner(api, alice, bob, chat):

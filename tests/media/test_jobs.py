@@ -38,8 +38,16 @@ def test_the_trigger_marks_provider_media_pending_and_nothing_else(sql, message)
     sent = sql.execute("insert into public.messages (chat_id, owner_id, number_id, direction, type, "
                        "idempotency_key) values (%s, %s, %s, 'outbound', 'image', 'k1') returning id::text",
                        (message["chat"], message["owner"], message["number"])).fetchone()[0]
+    echo = sql.execute("insert into public.messages (chat_id, owner_id, number_id, provider_message_id, direction, "
+                       "type, from_me_source) values (%s, %s, %s, 'E1', 'outbound', 'image', 'api') returning id::text",
+                       (message["chat"], message["owner"], message["number"])).fetchone()[0]
+    phone = sql.execute("insert into public.messages (chat_id, owner_id, number_id, provider_message_id, direction, "
+                        "type, from_me_source) values (%s, %s, %s, 'P1', 'outbound', 'voice', 'phone') "
+                        "returning id::text", (message["chat"], message["owner"], message["number"])).fetchone()[0]
     assert media_row(sql, text)["media_state"] is None  # no media
     assert media_row(sql, sent)["media_state"] is None  # our own send: the file is already ours
+    assert media_row(sql, echo)["media_state"] is None  # the provider's echo of our own send
+    assert media_row(sql, phone)["media_state"] == "pending"  # sent from the phone: only the provider has it
 
 
 def test_back_off_doubles_and_the_last_attempt_is_final(sql, message):
