@@ -209,3 +209,26 @@ def force_delete(owner: str, number_id: str) -> dict[str, Any]:
                      extra={"number_id": number_id, "code": exc.code})
         return {**public_number(db.call("delete_number", p_owner=owner, p_number_id=number_id)),
                 "teardown": "pending"}
+
+
+# -- names and faces ----------------------------------------------------------------------------------
+PROFILE_TTL_SECONDS = 12 * 3600  # WhatsApp's picture URLs are signed and expire within days
+
+
+def chat(owner: str, chat_id: str) -> dict[str, Any]:
+    """The chat with its avatar (and, for a group, subject and participants), refreshed from the
+    provider when the cached copy has expired; a provider failure serves the cached copy."""
+    row = db.call("chat_profile", p_owner=owner, p_chat_id=chat_id)
+    if not row.get("due"):
+        return row["chat"]
+    ref, current = _ref(row["number"]), row["chat"]
+    prov = get_provider(ref)
+    try:
+        avatar = prov.avatar_url(ref, current["wa_chat_id"])
+        group = prov.group_info(ref, current["wa_chat_id"]) if current["is_group"] else {}
+    except AppError as exc:
+        _log.warning("chat profile not refreshed", extra={"code": exc.code, "chat_id": chat_id})
+        return current
+    return db.call("save_chat_profile", p_owner=owner, p_chat_id=chat_id, p_avatar_url=avatar,
+                   p_subject=group.get("subject"), p_participants=group.get("participants"),
+                   p_ttl_seconds=PROFILE_TTL_SECONDS)

@@ -146,6 +146,12 @@ def conversation_paths() -> dict[str, Any]:
                                    "200": _json(schemas.ChatOut, "the existing chat with this contact"),
                                    **_errors(400, 401, 404, 405, 409, 413, 415, 422, 429, 502, 503)}},
         },
+        "/api/v1/chats/{id}": {
+            "parameters": [ID],
+            "get": {"summary": "The chat with its avatar and, for a group, subject and participants (cached)",
+                    "operationId": "getChat", "responses": {"200": _json(schemas.ChatOut, "the chat"),
+                                                            **_errors(401, 404)}},
+        },
         "/api/v1/chats/{id}/read": {
             "parameters": [ID],
             "post": {"summary": "Mark the chat read and send the provider's read receipt", "operationId": "readChat",

@@ -204,6 +204,8 @@ class ChatOut(BaseModel):
     unread_count: int
     last_read_at: datetime | None
     created_at: datetime
+    avatar_url: str | None = None
+    participants: list[dict[str, Any]] | None = Field(None, description='groups: [{"id", "admin"}]')
 
 
 class ReactionOut(BaseModel):
@@ -238,6 +240,8 @@ class ProviderCapabilities(BaseModel):
     edits: bool
     deletes: bool
     restart: bool
+    avatars: bool
+    groups: bool
 
 
 class ProviderOut(BaseModel):

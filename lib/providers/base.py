@@ -232,6 +232,14 @@ class Provider(ABC):
         """Delete a message for everyone."""
         raise NotSupported(f"{self.name} cannot delete messages", provider=self.name)
 
+    def avatar_url(self, ref: NumberRef, chat_id: str) -> str | None:
+        """The chat's profile picture URL (a person or a group); None when unset or hidden by privacy."""
+        raise NotSupported(f"{self.name} cannot fetch avatars", provider=self.name)
+
+    def group_info(self, ref: NumberRef, group_id: str) -> dict[str, Any]:
+        """A group's `subject` and `participants` ([{"id": canonical chat id, "admin": bool}])."""
+        raise NotSupported(f"{self.name} cannot describe groups", provider=self.name)
+
     def capabilities(self) -> dict[str, Any]:
         """What this provider can do here, for the product's provider selector (GET /api/v1/providers):
         a capability is a contract method the provider implements; the rest each provider adds."""
@@ -243,7 +251,7 @@ class Provider(ABC):
         return {"configured": True, "pairing_code": False, "instances": "created", "media": [],
                 "start_chat": has("check_whatsapp"), "read_receipts": has("mark_read"),
                 "reactions": has("send_reaction"), "edits": has("edit_message"), "deletes": has("delete_message"),
-                "restart": has("restart")}
+                "restart": has("restart"), "avatars": has("avatar_url"), "groups": has("group_info")}
 
 
 @dataclass(frozen=True)

@@ -403,7 +403,9 @@ class EvolutionSimulator(Simulator):
                 ("POST", "chat", "markMessageAsRead"): self._mark_read,
                 ("POST", "message", "sendReaction"): self._send_reaction,
                 ("POST", "chat", "updateMessage"): self._update_message,
-                ("DELETE", "chat", "deleteMessageForEveryone"): self._delete_for_everyone}
+                ("DELETE", "chat", "deleteMessageForEveryone"): self._delete_for_everyone,
+                ("POST", "chat", "fetchProfilePictureUrl"): self._profile_picture,
+                ("GET", "group", "findGroupInfos"): self._find_group}
 
     def _whatsapp_numbers(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
         numbers = body.get("numbers")
@@ -504,6 +506,35 @@ class EvolutionSimulator(Simulator):
         if not hasattr(self, "_deletes"):
             self._deletes: list[tuple[str, str]] = []
         return self._deletes
+
+    @property
+    def avatars(self) -> dict[str, str]:
+        """JID → profile picture URL; a JID not listed has none (or hides it)."""
+        if not hasattr(self, "_avatars"):
+            self._avatars: dict[str, str] = {}
+        return self._avatars
+
+    @property
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """group JID → {"subject", "participants": [{"id", "admin"}]} (Baileys groupMetadata)."""
+        if not hasattr(self, "_groups"):
+            self._groups: dict[str, dict[str, Any]] = {}
+        return self._groups
+
+    def _profile_picture(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        number = str(body.get("number") or "")
+        jid = number if "@" in number else f"{number}@s.whatsapp.net"
+        return 200, {"wuid": jid, "profilePictureUrl": self.avatars.get(jid)}
+
+    def _find_group(self, inst: Instance, query: dict[str, str], body: Any):
+        gid = query.get("groupJid")
+        if not gid:
+            raise _err(400, ["The group id needs to be informed in the query"])
+        group = self.groups.get(gid)
+        if group is None:
+            raise _err(404, ["Error fetching group"])
+        return 200, {"id": gid, "subject": group["subject"], "size": len(group["participants"]),
+                     "pictureUrl": self.avatars.get(gid), "participants": group["participants"]}
 
     def inject_reaction(self, name: str, remote_jid: str, target_id: str, emoji: str, target_from_me: bool = True,
                         message_id: str | None = None) -> str:

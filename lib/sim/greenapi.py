@@ -304,7 +304,8 @@ class GreenApiSimulator(Simulator):
     def _chat_routes(self):
         return {("POST", "checkWhatsapp"): self._check_whatsapp, ("POST", "readChat"): self._read_chat,
                 ("POST", "sendReaction"): self._change, ("POST", "editMessage"): self._change,
-                ("POST", "deleteMessage"): self._change}
+                ("POST", "deleteMessage"): self._change, ("POST", "getAvatar"): self._avatar,
+                ("POST", "getGroupData"): self._group_data}
 
     def _check_whatsapp(self, inst: Instance, api: str, body: dict[str, Any]):
         phone = body.get("phoneNumber")
@@ -348,6 +349,33 @@ class GreenApiSimulator(Simulator):
                             "senderData": {"chatId": body["chatId"], "chatName": "", "sender": inst.wid,
                                            "senderName": ""}, "messageData": data})
         return 200, ("" if api == "deleteMessage" else {"idMessage": mid})  # deleteMessage: an empty body
+
+    @property
+    def avatars(self) -> dict[str, str]:
+        if not hasattr(self, "_avatars"):
+            self._avatars: dict[str, str] = {}
+        return self._avatars
+
+    @property
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """groupId → {"subject", "participants": [{"id", "isAdmin", "isSuperAdmin"}]}."""
+        if not hasattr(self, "_groups"):
+            self._groups: dict[str, dict[str, Any]] = {}
+        return self._groups
+
+    def _avatar(self, inst: Instance, api: str, body: dict[str, Any]):
+        if not isinstance(body.get("chatId"), str):
+            raise Reply(400, "Bad Request Validation failed")
+        url = self.avatars.get(body["chatId"], "")
+        return 200, {"urlAvatar": url, "available": bool(url)}
+
+    def _group_data(self, inst: Instance, api: str, body: dict[str, Any]):
+        group = self.groups.get(body.get("groupId"))
+        if group is None:
+            raise Reply(400, "Bad Request Validation failed")
+        return 200, {"groupId": body["groupId"], "owner": inst.wid, "subject": group["subject"],
+                     "creation": int(time.time()), "participants": group["participants"], "subjectTime": 0,
+                     "subjectOwner": inst.wid, "groupInviteLink": ""}
 
     def _incoming(self, id_instance: str, chat_id: str, message_data: dict[str, Any]) -> str:
         mid = secrets.token_hex(16).upper()

@@ -75,3 +75,28 @@ def delete_message(p: EvolutionProvider, ref: NumberRef, chat_id: str, message_i
     key = _key(chat_id, message_id, from_me, author)
     p._call("delete_message", "DELETE", f"/chat/deleteMessageForEveryone/{name}", ref.api_token, instance=name,
             sending=True, json=key)
+
+
+# Profiles: POST /chat/fetchProfilePictureUrl {number} → {wuid, profilePictureUrl} (null when hidden), and
+# GET /group/findGroupInfos?groupJid= → {id, subject, participants: [{id, admin}], ...}
+# (2.3.6 chat.router.ts, group.router.ts; whatsapp.baileys.service.ts profilePicture, findGroup).
+def avatar_url(p: EvolutionProvider, ref: NumberRef, chat_id: str) -> str | None:
+    name = p._instance(ref)
+    body = p._call("fetch_profile_picture", "POST", f"/chat/fetchProfilePictureUrl/{name}", ref.api_token,
+                   instance=name, json={"number": jid(chat_id)})
+    url = body.get("profilePictureUrl") if isinstance(body, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def group_info(p: EvolutionProvider, ref: NumberRef, group_id: str) -> dict[str, Any]:
+    name = p._instance(ref)
+    body = p._call("find_group", "GET", f"/group/findGroupInfos/{name}", ref.api_token, instance=name,
+                   params={"groupJid": group_id})
+    body = body if isinstance(body, dict) else {}
+    people = []
+    for part in body.get("participants") or []:
+        if isinstance(part, dict) and isinstance(part.get("id"), str):
+            # a LID participant carries its phone JID beside it when WhatsApp shares it
+            phone = part.get("phoneNumber") if isinstance(part.get("phoneNumber"), str) else part["id"]
+            people.append({"id": canonical_jid(phone), "admin": part.get("admin") in ("admin", "superadmin")})
+    return {"subject": body.get("subject") if isinstance(body.get("subject"), str) else None, "participants": people}

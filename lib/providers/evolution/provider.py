@@ -333,3 +333,13 @@ class EvolutionProvider(Provider):
         return {**s, "configured": bool(self.base_url and self.global_key and self.webhook_secret),
                 "pairing_code": True, "instances": "created",
                 "media": ["image", "video", "audio", "voice", "document"]}
+
+    def avatar_url(self, ref: NumberRef, chat_id: str) -> str | None:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        return chats.avatar_url(self, ref, chat_id)
+
+    def group_info(self, ref: NumberRef, group_id: str) -> dict[str, Any]:
+        from lib.providers.evolution import chats  # noqa: PLC0415
+
+        return chats.group_info(self, ref, group_id)

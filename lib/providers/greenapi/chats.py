@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from lib.events import canonical_jid
 from lib.providers.base import NumberRef
 
 if TYPE_CHECKING:
@@ -45,3 +46,20 @@ def delete_message(p: GreenApiProvider, ref: NumberRef, chat_id: str, message_id
                    author: str | None) -> None:
     p._instance_call(ref, "delete_message", "POST", "deleteMessage", {"chatId": chat_id, "idMessage": message_id},
                      sending=True)
+
+
+# GetAvatar    https://green-api.com/en/docs/api/service/GetAvatar/  `{"chatId"}` → `{"urlAvatar", "available"}`
+# GetGroupData https://green-api.com/en/docs/api/groups/GetGroupData/  `{"groupId"}` →
+#              `{"subject", "participants": [{"id", "isAdmin", "isSuperAdmin"}], ...}`
+def avatar_url(p: GreenApiProvider, ref: NumberRef, chat_id: str) -> str | None:
+    body = p._instance_call(ref, "get_avatar", "POST", "getAvatar", {"chatId": chat_id})
+    url = body.get("urlAvatar") if isinstance(body, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def group_info(p: GreenApiProvider, ref: NumberRef, group_id: str) -> dict[str, Any]:
+    body = p._instance_call(ref, "get_group_data", "POST", "getGroupData", {"groupId": group_id})
+    body = body if isinstance(body, dict) else {}
+    people = [{"id": canonical_jid(part["id"]), "admin": bool(part.get("isAdmin") or part.get("isSuperAdmin"))}
+              for part in body.get("participants") or [] if isinstance(part, dict) and isinstance(part.get("id"), str)]
+    return {"subject": body.get("subject") if isinstance(body.get("subject"), str) else None, "participants": people}

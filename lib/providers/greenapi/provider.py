@@ -313,3 +313,13 @@ class GreenApiProvider(Provider):
         # Pairing codes: getAuthorizationCode; without a partner token users link instances of their own.
         return {**s, "pairing_code": True, "instances": "created" if self.partner_token else "linked",
                 "media": ["image", "video", "audio", "voice", "document"]}
+
+    def avatar_url(self, ref: NumberRef, chat_id: str) -> str | None:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        return chats.avatar_url(self, ref, chat_id)
+
+    def group_info(self, ref: NumberRef, group_id: str) -> dict[str, Any]:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        return chats.group_info(self, ref, group_id)
