@@ -34,7 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools" / "vercel"
 CLI = TOOLS / "node_modules" / ".bin" / "vercel"
 VENV_BIN = ROOT / ".venv" / "bin"
-OFFLINE_ENV = {"VERCEL_TELEMETRY_DISABLED": "1", "NO_UPDATE_NOTIFIER": "1", "UV_OFFLINE": "1", "UV_NO_INDEX": "1"}
+OFFLINE_ENV = {"VERCEL_TELEMETRY_DISABLED": "1", "NO_UPDATE_NOTIFIER": "1", "UV_OFFLINE": "1", "UV_NO_INDEX": "1",
+               # The deployment's project environment sets it too (README): @vercel/python precompiles
+               # the bundle's bytecode only then, and functions run with PYTHONDONTWRITEBYTECODE=1.
+               "VERCEL_PYTHON_COMPILEALL": "1"}
 SETUP_HINT = "run `make test` (or tools/vercel/setup.sh) once to install the pinned CLI and the wheelhouse"
 
 
