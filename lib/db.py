@@ -17,6 +17,7 @@ their stable product code in the HINT (`raise exception ... using errcode = 'WA4
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -169,6 +170,16 @@ class PostgrestTransport:
         self._client.close()
 
 
+@functools.lru_cache(maxsize=512)
+def _query(fn: str, names: tuple[str, ...]) -> Any:
+    """`select public.fn(name => %s, ...)`, composed once per function and argument names."""
+    from psycopg import sql  # noqa: PLC0415
+
+    return sql.SQL(sql.SQL("select public.{}({})").format(
+        sql.Identifier(fn), sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(k)) for k in names)
+    ).as_string(None))
+
+
 class PostgresTransport:
     def __init__(self, url: str, timeout: float, pool_max: int):
         import psycopg  # noqa: PLC0415
@@ -186,12 +197,9 @@ class PostgresTransport:
         self.round_trips = 0
 
     def call(self, fn: str, args: dict[str, Any]) -> Any:
-        from psycopg import sql  # noqa: PLC0415
         from psycopg.types.json import Jsonb  # noqa: PLC0415
 
-        query = sql.SQL("select public.{}({})").format(
-            sql.Identifier(fn),
-            sql.SQL(", ").join(sql.SQL("{} => %s").format(sql.Identifier(k)) for k in args))
+        query = _query(fn, tuple(args))
         params = [Jsonb(v) if isinstance(v, (dict, list)) else v for v in args.values()]
         for attempt in (1, 2):
             try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from lib import db, log
 from lib.errors import AppError
-from lib.webhooks.ingest import Unprocessable, apply
+from lib.webhooks.ingest import Unprocessable, apply, ingest_events
 
 _log = log.get("ops")
 
@@ -57,10 +57,14 @@ def resync_webhooks(provider_name: str) -> dict[str, int]:
 
 def _replay_one(letter: dict[str, Any]) -> tuple[str, str | None]:
     payload = letter["payload"]
-    if letter["reason"] == "malformed_json" or not isinstance(payload, dict):
+    if letter["reason"] == "malformed_json" or not isinstance(payload, (dict, list)):
         return "not_replayable", "the body was not JSON; inspect it by hand"
     try:
-        result = apply(letter["provider"], payload, letter.get("number_id"), None, dead_letter=False)
+        if isinstance(payload, list):  # an unknown number's letter keeps the normalized events
+            result = ingest_events(letter["provider"], letter.get("instance"), letter.get("number_id"), None, payload,
+                                   letter.get("event_type"), dead_letter=False)
+        else:
+            result = apply(letter["provider"], payload, letter.get("number_id"), None, dead_letter=False)
     except Unprocessable as exc:
         return "still_failing", f"{exc.reason}: {exc.error or ''}".strip(": ")
     except AppError as exc:

@@ -95,7 +95,10 @@ def _check_ids(event: events.Event) -> None:
 
 def apply(provider_name: str, payload: dict[str, Any], number_id: str | None, apikey: str | None,
           dead_letter: bool = True) -> dict[str, Any]:
-    """Normalize a parsed payload and apply it in one SQL call (also used to replay dead letters)."""
+    """Normalize a parsed payload and apply it in one SQL call (also used to replay dead letters).
+
+    Only the normalized events travel: a webhook for a number we do not know (yet) is kept as a
+    dead letter of those events — no secret, no blob — and replayed from them (lib.ops)."""
     prov = get_provider_by_name(provider_name)
     try:
         normalized = prov.normalize_webhook(payload)
@@ -110,16 +113,22 @@ def apply(provider_name: str, payload: dict[str, Any], number_id: str | None, ap
         return {"result": "ignored", "reason": normalized[0].reason}
     for event in applicable:
         _check_ids(event)
+    return ingest_events(provider_name, prov.webhook_instance(payload), number_id, apikey,
+                         [events.to_json(e) for e in applicable], event_type(payload), dead_letter, applicable)
+
+
+def ingest_events(provider_name: str, instance: str | None, number_id: str | None, apikey: str | None,
+                  normalized: list[dict[str, Any]], event: str | None, dead_letter: bool = True,
+                  applicable: list[events.Event] | None = None) -> dict[str, Any]:
     try:
-        result = db.call("ingest_webhook", p_provider=provider_name, p_instance=prov.webhook_instance(payload),
-                         p_number_id=number_id, p_apikey=apikey, p_events=[events.to_json(e) for e in applicable],
-                         p_event_type=event_type(payload), p_payload=sanitize(payload),
-                         p_dead_letter=dead_letter) or {}
+        result = db.call("ingest_webhook", p_provider=provider_name, p_instance=instance, p_number_id=number_id,
+                         p_apikey=apikey, p_events=normalized, p_event_type=event, p_dead_letter=dead_letter) or {}
     except InvalidRequest as exc:  # a value the database refuses (out of range, bad time): never retryable
         raise Unprocessable("malformed_event", exc.message[:200]) from None
     from lib.media.jobs import after_ingest  # noqa: PLC0415 - media is persisted off the webhook's answer
 
-    after_ingest(result, applicable)  # never raises: starts storing new media on a background thread
+    if applicable:
+        after_ingest(result, applicable)  # never raises: starts storing new media on a background thread
     return result
 
 
