@@ -2,7 +2,8 @@
 
 For every active number whose last check is older than `KEEPALIVE_INTERVAL_DAYS`:
 - a cheap live check through its provider. Evolution's `connectionState: open` can lie when the
-  socket is dead (sends then fail with 500 "Connection Closed"; research, evolution-api.md §9.14),
+  socket is dead (sends then fail with 500 "Connection Closed": EvolutionAPI/evolution-api issues
+  #2403 and #1772),
   so an open Evolution session is asked something only a live socket answers:
   `POST /chat/whatsappNumbers/{instance}` for the number's own phone. A 5xx or no answer there,
   while the state says open, is a stuck session: it is restarted (`POST /instance/restart`).
