@@ -43,7 +43,7 @@ class Settings:
     supabase_service_role_key: str | None = env(None, alias="SUPABASE_SERVICE_ROLE_KEY")
     data_transport: Literal["postgres", "postgrest"] | None = env(None, alias="DATA_TRANSPORT")
     db_timeout_seconds: float = env(5.0, alias="DB_TIMEOUT_SECONDS", gt=0, le=60)
-    db_pool_max: int = env(5, alias="DB_POOL_MAX", ge=1, le=50)
+    db_pool_max: int = env(2, alias="DB_POOL_MAX", ge=1, le=50)
     # Auth of the product API
     supabase_jwt_secret: str | None = env(None, alias="SUPABASE_JWT_SECRET")
     supabase_jwks_url: str | None = env(None, alias="SUPABASE_JWKS_URL", prefixes=HTTP_URL, strip_slash=True)
