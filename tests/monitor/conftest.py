@@ -145,6 +145,7 @@ def alert_env(monkeypatch, smtp, slack):
 @pytest.fixture(autouse=True)
 def _empty_recorder():
     recorder.drain()
+    recorder.reset_interval()
     yield
     recorder.drain()
 
