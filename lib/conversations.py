@@ -232,3 +232,73 @@ def chat(owner: str, chat_id: str) -> dict[str, Any]:
     return db.call("save_chat_profile", p_owner=owner, p_chat_id=chat_id, p_avatar_url=avatar,
                    p_subject=group.get("subject"), p_participants=group.get("participants"),
                    p_ttl_seconds=PROFILE_TTL_SECONDS)
+
+
+# -- history and recovery -------------------------------------------------------------------------------
+HISTORY_DAYS = 7         # how far back a first connection imports (issue 13's default)
+HISTORY_BUDGET = 40.0    # seconds one run spends, inside the 60 s function limit; the next run resumes
+
+
+def import_history(owner: str | None, number_id: str, since: datetime | None = None, reason: str = "manual",
+                   budget: float = HISTORY_BUDGET) -> dict[str, Any]:
+    """Import the messages the provider holds since `since` (default HISTORY_DAYS back) through the same
+    idempotent ingest as webhooks, page by page, recording progress after each page; an open import of
+    the number is resumed instead. Returns the import's state."""
+    import time  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
+
+    from lib import events  # noqa: PLC0415
+
+    started = time.monotonic()
+    since = since or datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
+    begun = db.call("history_begin", p_owner=owner, p_number_id=number_id, p_since=since, p_reason=reason)
+    job, cursor, ref = begun["import"], begun.get("cursor"), _ref(begun["number"])
+    prov = get_provider(ref)
+    window = (datetime.fromisoformat(job["since"]), datetime.fromisoformat(job["until"]))
+    while True:
+        try:
+            page, cursor = prov.history_page(ref, window[0], window[1], cursor)
+            result = db.call("ingest_webhook", p_provider=ref.provider, p_instance=None, p_number_id=ref.number_id,
+                             p_apikey=None, p_events=[events.to_json(e) for e in page], p_event_type="history",
+                             p_payload=None, p_dead_letter=False) if page else {}
+        except AppError as exc:
+            _log.warning("history import stopped", extra={"number_id": number_id, "code": exc.code})
+            return db.call("history_progress", p_import_id=job["id"], p_cursor=cursor, p_imported=0,
+                           p_duplicates=0, p_done=False, p_error=f"{exc.code}: {exc.message}"[:500])
+        job = db.call("history_progress", p_import_id=job["id"], p_cursor=cursor,
+                      p_imported=int(result.get("inserted") or 0), p_duplicates=int(result.get("duplicates") or 0),
+                      p_done=cursor is None)
+        if cursor is None or time.monotonic() - started > budget:
+            return job
+
+
+def history(owner: str, number_id: str) -> dict[str, Any]:
+    return {"items": db.call("history_status", p_owner=owner, p_number_id=number_id)}
+
+
+def run_due_imports(budget: float = HISTORY_BUDGET, limit: int = 20) -> dict[str, int]:
+    """The job's step: first-connection imports for numbers that never had one, and open imports
+    resumed — each within what is left of the budget."""
+    import time  # noqa: PLC0415
+
+    started = time.monotonic()
+    counts = {"done": 0, "open": 0, "failed": 0}
+    for due in db.call("history_due", p_limit=limit):
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            break
+        since = None if due["reason"] == "first_connect" else datetime.fromisoformat(due["since"])
+        try:
+            job = import_history(None, due["number_id"], since, due["reason"], budget=left)
+        except AppError as exc:  # the number changed state meanwhile
+            _log.warning("history import not started", extra={"number_id": due["number_id"], "code": exc.code})
+            counts["failed"] += 1
+            continue
+        counts["done" if job["state"] == "done" else "failed" if job["state"] == "failed" else "open"] += 1
+    return counts
+
+
+def recover(number_id: str, since: datetime) -> dict[str, Any]:
+    """After an outage (the provider's server was down, or webhooks stopped for this number since
+    `since`): import the missed window through the same ingest. For the health cron and operators."""
+    return import_history(None, number_id, since, "recovery")

@@ -18,7 +18,8 @@ MODELS: list[type[BaseModel]] = [schemas.CreateNumberRequest, schemas.SendReques
                                  schemas.NumberList, schemas.MessageOut, schemas.ErrorBody, schemas.EvolutionHealth,
                                  schemas.UploadRequest, schemas.UploadOut]
 MODELS += [schemas.StartChatRequest, schemas.ChatOut, schemas.ReadOut, schemas.ConversationMessageOut,
-           schemas.EditMessageRequest, schemas.ReactionRequest, schemas.ProviderList]
+           schemas.EditMessageRequest, schemas.ReactionRequest, schemas.ProviderList, schemas.HistoryRequest,
+           schemas.HistoryImportList]
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -190,6 +191,17 @@ def conversation_paths() -> dict[str, Any]:
             "post": {"summary": "Restart a stuck session", "operationId": "restartNumber",
                      "responses": {"200": _json(schemas.NumberOut, "restarted"),
                                    **_errors(401, 404, 405, 409, 422, 429, 502, 503)}},
+        },
+        "/api/v1/numbers/{id}/history": {
+            "parameters": [ID],
+            "get": {"summary": "The number's history imports and their progress", "operationId": "listHistoryImports",
+                    "responses": {"200": _json(schemas.HistoryImportList, "newest first"), **_errors(401, 404)}},
+            "post": {"summary": "Import the history the provider holds (resumes an open import)",
+                     "operationId": "importHistory",
+                     "requestBody": {"required": False, "content": {"application/json": {
+                         "schema": _ref(schemas.HistoryRequest)}}},
+                     "responses": {"200": _json(schemas.HistoryImportOut, "the import after this run"),
+                                   **_errors(400, 401, 404, 405, 409, 413, 415)}},
         },
         "/api/v1/providers": {
             "get": {"summary": "The providers this user may add, and what each can do", "operationId": "listProviders",

@@ -242,6 +242,7 @@ class ProviderCapabilities(BaseModel):
     restart: bool
     avatars: bool
     groups: bool
+    history: bool
 
 
 class ProviderOut(BaseModel):
@@ -254,3 +255,37 @@ class ProviderOut(BaseModel):
 
 class ProviderList(BaseModel):
     items: list[ProviderOut]
+
+
+class HistoryRequest(_In):
+    since: datetime | None = Field(None, description="import from here (default: 7 days ago; at most 90 days)")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> HistoryRequest:
+        from datetime import UTC, timedelta  # noqa: PLC0415
+
+        if self.since is not None:
+            if self.since.tzinfo is None:
+                raise ValueError("since needs a time zone (e.g. 2026-11-20T00:00:00Z)")
+            if self.since < datetime.now(UTC) - timedelta(days=90):
+                raise ValueError("since is at most 90 days ago")
+        return self
+
+
+class HistoryImportOut(BaseModel):
+    id: str
+    number_id: str
+    reason: Literal["first_connect", "recovery", "manual"]
+    since: datetime
+    until: datetime
+    state: Literal["pending", "running", "done", "failed"]
+    pages: int
+    imported: int
+    duplicates: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class HistoryImportList(BaseModel):
+    items: list[HistoryImportOut]

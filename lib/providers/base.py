@@ -240,6 +240,12 @@ class Provider(ABC):
         """A group's `subject` and `participants` ([{"id": canonical chat id, "admin": bool}])."""
         raise NotSupported(f"{self.name} cannot describe groups", provider=self.name)
 
+    def history_page(self, ref: NumberRef, since: datetime, until: datetime,
+                     cursor: dict[str, Any] | None) -> tuple[list[Event], dict[str, Any] | None]:
+        """One page of the messages the provider holds from `since` to `until`, as the same events its
+        webhooks become, and the cursor of the next page (None after the last)."""
+        raise NotSupported(f"{self.name} cannot import history", provider=self.name)
+
     def capabilities(self) -> dict[str, Any]:
         """What this provider can do here, for the product's provider selector (GET /api/v1/providers):
         a capability is a contract method the provider implements; the rest each provider adds."""
@@ -251,7 +257,8 @@ class Provider(ABC):
         return {"configured": True, "pairing_code": False, "instances": "created", "media": [],
                 "start_chat": has("check_whatsapp"), "read_receipts": has("mark_read"),
                 "reactions": has("send_reaction"), "edits": has("edit_message"), "deletes": has("delete_message"),
-                "restart": has("restart"), "avatars": has("avatar_url"), "groups": has("group_info")}
+                "restart": has("restart"), "avatars": has("avatar_url"), "groups": has("group_info"),
+                "history": has("history_page")}
 
 
 @dataclass(frozen=True)

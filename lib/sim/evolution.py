@@ -73,6 +73,8 @@ class EvolutionSimulator(Simulator):
 
     # -- webhooks ---------------------------------------------------------------------------------
     def _emit(self, inst: Instance, event: str, data: Any) -> None:
+        if self._kept(inst, event, data):  # the server stores it, then its webhook may not get through
+            return
         hook = inst.webhook
         if not hook.get("enabled") or not hook.get("url"):
             return
@@ -405,7 +407,8 @@ class EvolutionSimulator(Simulator):
                 ("POST", "chat", "updateMessage"): self._update_message,
                 ("DELETE", "chat", "deleteMessageForEveryone"): self._delete_for_everyone,
                 ("POST", "chat", "fetchProfilePictureUrl"): self._profile_picture,
-                ("GET", "group", "findGroupInfos"): self._find_group}
+                ("GET", "group", "findGroupInfos"): self._find_group,
+                ("POST", "chat", "findMessages"): self._find_messages}
 
     def _whatsapp_numbers(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
         numbers = body.get("numbers")
@@ -535,6 +538,45 @@ class EvolutionSimulator(Simulator):
             raise _err(404, ["Error fetching group"])
         return 200, {"id": gid, "subject": group["subject"], "size": len(group["participants"]),
                      "pictureUrl": self.avatars.get(gid), "participants": group["participants"]}
+
+    # -- history: what the server keeps (its Message table), and outages of webhook delivery -----------
+    @property
+    def history(self) -> dict[str, list[dict[str, Any]]]:
+        """instance → every message record the server stored (messages.upsert / send.message data)."""
+        if not hasattr(self, "_history"):
+            self._history: dict[str, list[dict[str, Any]]] = {}
+        return self._history
+
+    @property
+    def offline(self) -> set[str]:
+        """Instances whose webhooks do not reach us (our outage): events are stored, never delivered."""
+        if not hasattr(self, "_offline"):
+            self._offline: set[str] = set()
+        return self._offline
+
+    def _kept(self, inst: Instance, event: str, data: Any) -> bool:
+        """Store a message event's record; True when the instance's webhooks are cut off."""
+        if event in ("messages.upsert", "send.message") and isinstance(data, dict):
+            with self.lock:
+                records = self.history.setdefault(inst.name, [])
+                if not any(r["key"]["id"] == data["key"]["id"] for r in records):
+                    records.append(data)
+        return inst.name in self.offline
+
+    def _find_messages(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
+        where = body.get("where") or {}
+        stamp = where.get("messageTimestamp") or {}
+        page, offset = int(body.get("page") or 1), int(body.get("offset") or 50)
+        with self.lock:
+            records = list(self.history.get(inst.name, []))
+        if stamp.get("gte") and stamp.get("lte"):  # both bounds, or no time filter (fetchMessages)
+            gte = datetime.fromisoformat(stamp["gte"]).timestamp() // 1
+            lte = datetime.fromisoformat(stamp["lte"]).timestamp() // 1
+            records = [r for r in records if gte <= r["messageTimestamp"] <= lte]
+        records.sort(key=lambda r: r["messageTimestamp"], reverse=True)
+        skip = offset * (0 if page == 1 else page - 1)
+        return 200, {"messages": {"total": len(records), "pages": -(-len(records) // offset),
+                                  "currentPage": page, "records": records[skip:skip + offset]}}
 
     def inject_reaction(self, name: str, remote_jid: str, target_id: str, emoji: str, target_from_me: bool = True,
                         message_id: str | None = None) -> str:

@@ -69,6 +69,8 @@ class GreenApiSimulator(Simulator):
         payload = {**payload, "instanceData": {"idInstance": int(inst.id), "wid": inst.wid if inst.state ==
                                                "authorized" else "", "typeInstance": "whatsapp"},
                    "timestamp": int(time.time())}
+        if self._journaled(inst, payload):  # kept in the journals; its notification cannot reach us
+            return
         self.emit(url, payload["typeWebhook"], payload, {"Authorization": f"Bearer {token}"} if token else {})
 
     def scan(self, id_instance: str) -> None:
@@ -122,7 +124,7 @@ class GreenApiSimulator(Simulator):
                    ("POST", "downloadFile"): self._download_file, **self._chat_routes()}.get((method, m.group(2)))
         if handler is None:
             raise Reply(404, "Not Found")
-        return handler(inst, m.group(2), body if isinstance(body, dict) else {})
+        return handler(inst, m.group(2), body if isinstance(body, dict) else dict(query))  # GET: the query
 
     def _partner(self, method: str, api: str, token: str, body: dict[str, Any]):
         if not self.partner_token or token != self.partner_token:
@@ -305,7 +307,8 @@ class GreenApiSimulator(Simulator):
         return {("POST", "checkWhatsapp"): self._check_whatsapp, ("POST", "readChat"): self._read_chat,
                 ("POST", "sendReaction"): self._change, ("POST", "editMessage"): self._change,
                 ("POST", "deleteMessage"): self._change, ("POST", "getAvatar"): self._avatar,
-                ("POST", "getGroupData"): self._group_data}
+                ("POST", "getGroupData"): self._group_data, ("GET", "lastIncomingMessages"): self._journal,
+                ("GET", "lastOutgoingMessages"): self._journal}
 
     def _check_whatsapp(self, inst: Instance, api: str, body: dict[str, Any]):
         phone = body.get("phoneNumber")
@@ -376,6 +379,51 @@ class GreenApiSimulator(Simulator):
         return 200, {"groupId": body["groupId"], "owner": inst.wid, "subject": group["subject"],
                      "creation": int(time.time()), "participants": group["participants"], "subjectTime": 0,
                      "subjectOwner": inst.wid, "groupInviteLink": ""}
+
+    # -- history: the journals, and outages of notification delivery ----------------------------------
+    @property
+    def journals(self) -> dict[str, list[dict[str, Any]]]:
+        """idInstance → journal records (LastIncomingMessages / LastOutgoingMessages format)."""
+        if not hasattr(self, "_journals"):
+            self._journals: dict[str, list[dict[str, Any]]] = {}
+        return self._journals
+
+    @property
+    def offline(self) -> set[str]:
+        """Instances whose notifications do not reach us (our outage): journaled, never delivered."""
+        if not hasattr(self, "_offline"):
+            self._offline: set[str] = set()
+        return self._offline
+
+    def _journaled(self, inst: Instance, payload: dict[str, Any]) -> bool:
+        hook = payload.get("typeWebhook")
+        md = payload.get("messageData") or {}
+        if hook in ("incomingMessageReceived", "outgoingMessageReceived", "outgoingAPIMessageReceived") and \
+                md.get("typeMessage") not in ("editedMessage", "deletedMessage", "reactionMessage"):
+            sender = payload.get("senderData") or {}
+            record = {"type": "incoming" if hook == "incomingMessageReceived" else "outgoing",
+                      "idMessage": payload["idMessage"], "timestamp": payload["timestamp"],
+                      "typeMessage": md.get("typeMessage"), "chatId": sender.get("chatId"),
+                      "senderId": sender.get("sender"), "senderName": sender.get("senderName"),
+                      "chatName": sender.get("chatName")}
+            if md.get("typeMessage") == "textMessage":
+                record["textMessage"] = (md.get("textMessageData") or {}).get("textMessage")
+            elif isinstance(md.get("fileMessageData"), dict):
+                record.update({k: md["fileMessageData"].get(k) for k in ("downloadUrl", "caption", "fileName",
+                                                                          "mimeType")})
+            if hook == "outgoingAPIMessageReceived":
+                record.update(sendByApi=True, statusMessage="sent")
+            with self.lock:
+                self.journals.setdefault(inst.id, []).append(record)
+        return inst.id in self.offline
+
+    def _journal(self, inst: Instance, api: str, query: dict[str, Any]):
+        minutes = int(query.get("minutes") or 1440)
+        kind = "incoming" if api == "lastIncomingMessages" else "outgoing"
+        oldest = time.time() - minutes * 60
+        with self.lock:
+            records = [r for r in self.journals.get(inst.id, []) if r["type"] == kind and r["timestamp"] >= oldest]
+        return 200, sorted(records, key=lambda r: r["timestamp"], reverse=True)
 
     def _incoming(self, id_instance: str, chat_id: str, message_data: dict[str, Any]) -> str:
         mid = secrets.token_hex(16).upper()

@@ -14,6 +14,7 @@ Routes and bodies from EvolutionAPI/evolution-api 2.3.6:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lib.events import canonical_jid
@@ -100,3 +101,30 @@ def group_info(p: EvolutionProvider, ref: NumberRef, group_id: str) -> dict[str,
             phone = part.get("phoneNumber") if isinstance(part.get("phoneNumber"), str) else part["id"]
             people.append({"id": canonical_jid(phone), "admin": part.get("admin") in ("admin", "superadmin")})
     return {"subject": body.get("subject") if isinstance(body.get("subject"), str) else None, "participants": people}
+
+
+# History: POST /chat/findMessages {where: {messageTimestamp: {gte, lte}}, page, offset} →
+# {messages: {total, pages, currentPage, records}}, newest first; the timestamp filter applies only
+# with both bounds (2.3.6 src/api/services/channel.service.ts fetchMessages). A record has the fields
+# of a messages.upsert `data`, so it goes through the webhook normalizer.
+HISTORY_PAGE = 50
+
+
+def history_page(p: EvolutionProvider, ref: NumberRef, since: datetime, until: datetime,
+                 cursor: dict[str, Any] | None) -> tuple[list[Any], dict[str, Any] | None]:
+    from lib.providers.evolution.normalize import normalize  # noqa: PLC0415
+
+    name = p._instance(ref)
+    page = int((cursor or {}).get("page") or 1)
+    body = p._call("find_messages", "POST", f"/chat/findMessages/{name}", ref.api_token, instance=name,
+                   json={"where": {"messageTimestamp": {"gte": since.isoformat(), "lte": until.isoformat()}},
+                         "page": page, "offset": HISTORY_PAGE})
+    found = body.get("messages") if isinstance(body, dict) and isinstance(body.get("messages"), dict) else {}
+    events: list[Any] = []
+    for record in found.get("records") or []:
+        try:
+            events += normalize({"event": "messages.upsert", "data": record}, now=until)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # one unreadable record never stops an import
+    pages = found.get("pages") if isinstance(found.get("pages"), int) else 0
+    return [e for e in events if e.kind != "ignored"], ({"page": page + 1} if page < pages else None)

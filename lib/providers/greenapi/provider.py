@@ -323,3 +323,9 @@ class GreenApiProvider(Provider):
         from lib.providers.greenapi import chats  # noqa: PLC0415
 
         return chats.group_info(self, ref, group_id)
+
+    def history_page(self, ref: NumberRef, since: datetime, until: datetime,
+                     cursor: dict[str, Any] | None) -> tuple[list[Event], dict[str, Any] | None]:
+        from lib.providers.greenapi import chats  # noqa: PLC0415
+
+        return chats.history_page(self, ref, since, until, cursor)
