@@ -59,9 +59,10 @@ def test_instances_times_pool_within_the_limit_all_succeed(limited_url):
 
 
 def test_beyond_the_limit_the_overflow_is_a_prompt_503(limited_url):
-    transports = [db.PostgresTransport(limited_url, timeout=5, pool_max=2) for _ in range(LIMIT)]
+    # one instance more than the limit has connections: at least one can never open one
+    transports = [db.PostgresTransport(limited_url, timeout=5, pool_max=2) for _ in range(LIMIT + 1)]
     try:
-        outcomes = hammer(transports, calls_each=5)
+        outcomes = hammer(transports, calls_each=3)
     finally:
         [t.close() for t in transports]
     assert set(outcomes) <= {"ok", "unavailable"}, set(outcomes)
