@@ -105,3 +105,18 @@ def test_another_users_number_is_404(api, bob, line):
     assert api.post(f"/api/v1/numbers/{line.number}/history", headers=bob.headers).status_code == 404
     r = api.get(f"/api/v1/numbers/{line.number}/history", headers=bob.headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "number_not_found"
+
+
+def test_after_the_health_cron_saw_the_server_down_the_job_recovers_the_window_once(api, alice, sims, sql):
+    line = connect("evolution", api, sims, alice, sql)
+    assert conversations.run_due_imports()["done"] == 1  # its first-connection import (nothing yet)
+    down_since = datetime.now(UTC) - timedelta(seconds=1)
+    offline(line, ["while the server was down"])
+    sql.execute("insert into private.incidents (rule, subject, title, details, opened_at, resolved_at) "
+                "values ('server_down', 'evolution', 'Evolution server unreachable', %s::jsonb, now(), now())",
+                (f'{{"since": "{down_since.isoformat()}"}}',))
+    assert conversations.run_due_imports() == {"done": 1, "open": 0, "failed": 0}
+    assert sql.execute("select body from public.messages where number_id = %s", (line.number,)).fetchall() == [
+        ("while the server was down",)]
+    assert line.chat(line.chat_id())["unread_count"] == 1
+    assert conversations.run_due_imports() == {"done": 0, "open": 0, "failed": 0}  # once per incident
