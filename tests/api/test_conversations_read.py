@@ -77,3 +77,22 @@ def test_another_users_chat_is_404(api, bob, line):
     r = api.post(f"/api/v1/chats/{line.chat_id()}/read", headers=bob.headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "chat_not_found"
     assert receipts(line) == []
+
+
+def test_reading_on_the_phone_reads_the_chat_here(api, alice, sims, sql):
+    line = connect("evolution", api, sims, alice, sql)
+    first, second, third = (line.says(t) for t in ("one", "two", "three"))
+    chat_id = line.chat_id()
+    assert line.chat(chat_id)["unread_count"] == 3
+    # the owner opens the chat on the phone: Evolution reports READ for the messages read there
+    line.sim.ack(line.instance, second, "READ", remote_jid=line.contact_jid)
+    line.sim.wait_idle()
+    assert line.chat(chat_id)["unread_count"] in (0, 1)  # `three` shares second's whole-second stamp or not
+    line.sim.ack(line.instance, third, "READ", remote_jid=line.contact_jid)
+    line.sim.wait_idle()
+    assert line.chat(chat_id)["unread_count"] == 0
+    line.sim.ack(line.instance, first, "READ", remote_jid=line.contact_jid)  # late, older: changes nothing
+    line.sim.wait_idle()
+    assert line.chat(chat_id)["unread_count"] == 0
+    line.says("four")
+    assert line.chat(chat_id)["unread_count"] == 1
