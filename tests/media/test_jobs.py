@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lib import config, db, resilience
+from lib import config, db, providers, resilience
 from lib.media import jobs
 from tests.conftest import make_user
 from tests.media.fixtures import media_row, sha256
@@ -67,6 +67,7 @@ def test_back_off_doubles_and_the_last_attempt_is_final(sql, message):
 def test_a_provider_that_never_recovers_ends_failed_with_the_reason(sql, message, storage, monkeypatch, base_env):
     monkeypatch.setenv("EVOLUTION_API_URL", "http://127.0.0.1:9")  # nothing listens there
     config.reset()
+    providers.reset()  # a provider built by an earlier test holds that test's settings
     resilience.reset_breakers()
     sql.execute("update public.messages set media_attempts = %s where id = %s", (jobs.MAX_ATTEMPTS - 1, message["id"]))
     counts = jobs.sweep(now=datetime.now(UTC) + timedelta(hours=1))
