@@ -243,8 +243,11 @@ class Simulator:
                     time.sleep(delay)  # the provider's own retry back-off
                 attempts += 1
                 try:
-                    status = self._http.post(url, json=payload, headers=headers).status_code
-                except httpx.HTTPError:
+                    # ASCII-escaped JSON, as Node's JSON.stringify sends a lone surrogate (`\ud83d`):
+                    # httpx's own encoding would raise on it and end this thread.
+                    status = self._http.post(url, content=json.dumps(payload).encode(),
+                                             headers={"Content-Type": "application/json", **headers}).status_code
+                except Exception:  # noqa: BLE001 - a delivery that fails is retried; the thread goes on
                     status = None
                 if status is not None and (self.accepted(status) or status in self.non_retryable):
                     break
