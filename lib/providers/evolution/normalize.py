@@ -33,7 +33,7 @@ from lib.providers.fields import text
 
 # Known events we deliberately do not consume (we subscribe to few of them anyway).
 NOT_CONSUMED = {"contacts.upsert", "contacts.update", "contacts.set", "chats.upsert", "chats.update", "chats.set",
-                "chats.delete", "presence.update", "messages.edited", "messages.delete", "messages.set",
+                "chats.delete", "presence.update", "messages.set",
                 "groups.upsert", "groups.update", "group-participants.update", "call", "labels.edit",
                 "labels.association", "status.instance", "instance.create", "instance.delete", "typebot.start",
                 "typebot.change-status", "send.message.update", "application.startup"}
