@@ -179,8 +179,10 @@ def _classes(root: type[AppError] = AppError) -> list[type[AppError]]:
 def stored(code: str, message: str, status: int | None) -> AppError:
     """An error recorded earlier (a send's outcome, replayed for the same Idempotency-Key), as the
     class that raised it: the one whose default code is `code`, else a provider error of that status."""
-    by_code = [c for c in _classes() if c.code == code and (status is None or c.status == status)]
-    by_status = [c for c in _classes(ProviderError) if c.status == status]
+    by_code = sorted((c for c in _classes() if c.code == code and (status is None or c.status == status)),
+                     key=lambda c: not issubclass(c, ProviderError))  # a send's errors are the provider's
+    # the classes the error tables raise with codes of their own (not_on_whatsapp, media_unreachable…)
+    by_status = [c for c in (ProviderRejected, RateLimited, ProviderUnavailable, ProviderError) if c.status == status]
     cls = (by_code or by_status or [ProviderError])[0]
     return cls(message, code=code)
 
