@@ -23,7 +23,9 @@
         ├── ProviderUnavailable        503  provider_unreachable
         └── OutcomeUnknown             504  outcome_unknown   (a send may have reached the provider)
 
-Every error carries a stable machine `code` and a message a person can act on. Messages never
+Every error carries a stable machine `code`, a message a person can act on, and `retryable`: can
+the same request succeed if simply sent again later (a database or provider outage, a rate limit,
+a request still in flight) — never for `outcome_unknown`, whose retry could send twice. Messages never
 contain secrets: callers build them from our own words, not from raw provider URLs.
 """
 
@@ -31,10 +33,14 @@ from __future__ import annotations
 
 from typing import Any
 
+# Codes whose request can succeed when simply sent again later (whatever their class says).
+RETRYABLE_CODES = frozenset({"idempotency_key_in_progress"})
+
 
 class AppError(Exception):
     status = 500
     code = "internal_error"
+    transient = False  # can the same request succeed later, unchanged? (`retryable` in every body)
 
     def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
@@ -43,8 +49,12 @@ class AppError(Exception):
             self.code = code
         self.details = details or {}
 
+    @property
+    def retryable(self) -> bool:
+        return self.transient or self.code in RETRYABLE_CODES
+
     def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        err: dict[str, Any] = {"code": self.code, "message": self.message, "retryable": self.retryable}
         if self.details:
             err["details"] = self.details
         return {"error": err}
@@ -93,6 +103,7 @@ class Conflict(AppError):
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
+    transient = True
 
 
 class WebhookAuthError(AppError):
@@ -114,6 +125,7 @@ class ConfigError(AppError):
 class DatabaseUnavailable(AppError):
     status = 503
     code = "database_unavailable"
+    transient = True
 
 
 class ProviderError(AppError):
@@ -127,6 +139,10 @@ class ProviderError(AppError):
         self.provider = provider
         self.http_status = http_status
         self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return super().retryable or self.retry_after is not None
 
 
 class NotSupported(ProviderError):
@@ -157,11 +173,13 @@ class ProviderAuthError(ProviderError):
 class RateLimited(ProviderError):
     status = 429
     code = "rate_limited"
+    transient = True
 
 
 class ProviderUnavailable(ProviderError):
     status = 503
     code = "provider_unreachable"
+    transient = True
 
 
 class OutcomeUnknown(ProviderError):

@@ -71,8 +71,12 @@ def document() -> dict[str, Any]:
             "get": {"summary": "A number with its status and current QR (poll while scanning)",
                     "operationId": "getNumber",
                     "responses": {"200": _json(schemas.NumberOut, "the number"), **_errors(401, 404)}},
-            "delete": {"summary": "Tear the instance down and soft-delete the number (repeatable)",
+            "delete": {"summary": "Tear the instance down and soft-delete the number (repeatable); `force=true` "
+                                  "deletes here even when the provider stays unreachable (the sync job removes "
+                                  "the orphan instance later)",
                        "operationId": "deleteNumber",
+                       "parameters": [{"name": "force", "in": "query", "schema": {"type": "boolean",
+                                                                                  "default": False}}],
                        "responses": {"200": _json(schemas.NumberOut, "deleted"), **_errors(401, 404, 502, 503)}},
         },
         "/api/v1/numbers/{id}/reconnect": {

@@ -145,6 +145,7 @@ class MessageOut(BaseModel):
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    retryable: bool = Field(description="can the same request succeed if simply sent again later")
     details: dict[str, Any] | None = None
 
 

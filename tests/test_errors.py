@@ -41,7 +41,18 @@ def test_every_error_class_has_its_written_down_status():
 def test_every_error_maps_to_its_status_and_a_body(cls):
     exc = cls("reason") if cls is not errors.WebhookAuthError else cls("bad_signature")
     assert errors.http_status(exc) == STATUSES[cls.__name__]
-    assert exc.body() == {"error": {"code": cls.code, "message": exc.message}}
+    assert exc.body() == {"error": {"code": cls.code, "message": exc.message, "retryable": cls.transient}}
+
+
+@pytest.mark.parametrize(("exc", "retryable"), [
+    (errors.DatabaseUnavailable("x"), True), (errors.ProviderUnavailable("x"), True), (errors.RateLimited("x"), True),
+    (errors.TooManyRequests("x"), True), (errors.Conflict("x", code="idempotency_key_in_progress"), True),
+    (errors.ProviderError("x", retry_after=3), True), (errors.OutcomeUnknown("x"), False),
+    (errors.Conflict("x", code="idempotency_key_reused"), False), (errors.InvalidRequest("x"), False),
+    (errors.NumberDisconnected("x"), False), (errors.WebhookAuthError("bad_signature"), False),
+])
+def test_every_error_says_whether_a_retry_can_succeed(exc, retryable):
+    assert exc.body()["error"]["retryable"] is retryable
 
 
 

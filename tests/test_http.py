@@ -85,7 +85,7 @@ def test_chunked_bodies_are_read_and_limited(base):
 def test_app_errors_keep_their_code(base):
     r = httpx.post(f"{base}/api/things", json={"fail": "conflict"})
     assert r.status_code == 409
-    assert r.json() == {"error": {"code": "already_connected", "message": "already there"}}
+    assert r.json() == {"error": {"code": "already_connected", "message": "already there", "retryable": False}}
 
 
 def test_a_bug_is_a_generic_500_without_internals(base):

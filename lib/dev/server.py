@@ -115,7 +115,7 @@ class Router(BaseHTTPRequestHandler):
             if m:
                 break
         else:
-            self._json(404, {"error": {"code": "not_found", "message": f"no route for {parts.path}"}})
+            self._json(404, {"error": {"code": "not_found", "message": f"no route for {parts.path}", "retryable": False}})
             return
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in route.params]
         query += list(zip(route.params, m.groups(), strict=True))
@@ -126,7 +126,7 @@ class Router(BaseHTTPRequestHandler):
         method = getattr(inst, "do_" + self.command, None)
         if method is None:
             message = f"{self.command} is not supported here"
-            self._json(405, {"error": {"code": "method_not_allowed", "message": message}})
+            self._json(405, {"error": {"code": "method_not_allowed", "message": message, "retryable": False}})
             return
         method()
         self.close_connection = inst.close_connection
@@ -139,7 +139,7 @@ class Router(BaseHTTPRequestHandler):
         except ValueError:
             phrase = "error"
         slug = _PROTOCOL_ERRORS.get(code, phrase.lower().replace(" ", "_").replace("-", "_"))
-        payload = json.dumps({"error": {"code": slug, "message": message or phrase}}).encode()
+        payload = json.dumps({"error": {"code": slug, "message": message or phrase, "retryable": False}}).encode()
         self.send_response(code, phrase)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -32,7 +32,7 @@ def media(owner: str, message_id: str) -> Response:
         expires = (datetime.now(UTC) + LINK_TTL).isoformat()
         return Response(302, {"url": url, "expires_at": expires}, {"Location": url})
     if state == "failed":
-        return Response(410, {"error": {"code": "media_failed",
+        return Response(410, {"error": {"code": "media_failed", "retryable": False,
                                         "message": f"this media could not be stored: {error or 'unknown reason'}"}})
     wait = _retry_after(row.get("next_attempt_at"))
     return Response(202, {"state": "pending", "retry_after": wait, "last_error": error}, {"Retry-After": str(wait)})

@@ -79,10 +79,6 @@ def connect(provider: str, api, sims, user, sql) -> Line:
     instance = sql.execute("select provider_instance_id from public.numbers where id = %s",
                            (number["id"],)).fetchone()[0]
     sim = sims[provider]
-    if provider == "evolution":
-        # Subscribed here until lib/providers/evolution/provider.py EVENTS lists them (see issue 13's report).
-        sim.instances[instance].webhook["events"] = [*sim.instances[instance].webhook["events"],
-                                                     "MESSAGES_EDITED", "MESSAGES_DELETE"]
     sim.scan(instance)
     sim.wait_idle()
     sql.execute("update public.numbers set status = 'active' where id = %s", (number["id"],))

@@ -45,8 +45,9 @@ def test_create_instance_uses_the_global_key_and_configures_our_webhook():
                                 "headers": {"jwt_key": evolution_number_key("evolution-webhook-secret-0123456789abcdef",
                                                                             NUMBER_ID),
                                             "Content-Type": "application/json"},
-                                "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "CONNECTION_UPDATE",
-                                           "QRCODE_UPDATED", "LOGOUT_INSTANCE", "REMOVE_INSTANCE"]}}
+                                "events": ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "MESSAGES_DELETE",
+                                           "SEND_MESSAGE", "CONNECTION_UPDATE", "QRCODE_UPDATED", "LOGOUT_INSTANCE",
+                                           "REMOVE_INSTANCE"]}}
     assert info.provider_instance_id == NAME and info.managed
     assert info.api_token == "4C8E2A1F-7B3D-4E5A-9F6C-0D1E2B3A4C5D"  # the server's `hash` wins
     assert info.instance_data == {"instanceName": NAME, "instanceId": "9b2f6c1e-4d7a-4e3b-8a5c-2f1d0e9c7b6a",

@@ -46,8 +46,8 @@ from lib.providers.naming import digits
 # What we consume (UPPER_SNAKE in configuration: src/api/integrations/event/event.controller.ts).
 # Always sent: an absent `events` makes WebhookController.set throw
 # (src/api/integrations/event/webhook/webhook.controller.ts reads `events.length`).
-EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE", "CONNECTION_UPDATE", "QRCODE_UPDATED",
-          "LOGOUT_INSTANCE", "REMOVE_INSTANCE"]
+EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "MESSAGES_DELETE", "SEND_MESSAGE",
+          "CONNECTION_UPDATE", "QRCODE_UPDATED", "LOGOUT_INSTANCE", "REMOVE_INSTANCE"]
 
 
 def to_number(chat_id: str) -> str:

@@ -49,7 +49,8 @@ PAIRING_LIFETIME = timedelta(seconds=150)  # a pairing code lives ~2.5 min (GetA
 # Webhook switches we consume (SetSettings; all are off after instance creation).
 # https://green-api.com/en/docs/api/account/SetSettings/
 WEBHOOK_SWITCHES = {"incomingWebhook": "yes", "outgoingWebhook": "yes", "outgoingMessageWebhook": "yes",
-                    "outgoingAPIMessageWebhook": "yes", "stateWebhook": "yes"}
+                    "outgoingAPIMessageWebhook": "yes", "stateWebhook": "yes", "editedMessageWebhook": "yes",
+                    "deletedMessageWebhook": "yes"}
 
 
 def chat_id(to: str) -> str:
