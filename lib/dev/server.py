@@ -115,7 +115,8 @@ class Router(BaseHTTPRequestHandler):
             if m:
                 break
         else:
-            self._json(404, {"error": {"code": "not_found", "message": f"no route for {parts.path}", "retryable": False}})
+            self._json(404, {"error": {"code": "not_found", "message": f"no route for {parts.path}",
+                                       "retryable": False}})
             return
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in route.params]
         query += list(zip(route.params, m.groups(), strict=True))
