@@ -54,6 +54,12 @@ def probe_numbers(deadline: float) -> dict[str, Any]:
     return {"batch": len(rows), "probed": len(results), "provider_errors": errors, "changed": recorded["changed"]}
 
 
+def _history(budget: float) -> dict[str, int]:
+    from lib import conversations  # noqa: PLC0415 - only when there is time left for it
+
+    return conversations.run_due_imports(budget=max(budget, 0.0))
+
+
 def run() -> dict[str, Any]:
     s = config.settings()
     started = time.monotonic()
@@ -65,6 +71,10 @@ def run() -> dict[str, Any]:
     report["alerts"] = step("evaluate", lambda: db.call("monitor_evaluate", p_settings=settings_for_sql()))
     if time.monotonic() < deadline - 15:
         report["keepalive"] = step("keepalive", lambda: keepalive.run(deadline - 10, deliver=False))
+    if time.monotonic() < deadline - 12:
+        # History: first-connection imports, resumed ones, and the window a server outage missed
+        # (lib.conversations), in what is left of the run.
+        report["history"] = step("history", lambda: _history(deadline - 10 - time.monotonic()))
     # Once per run, last: a message that fails now is retried by the next run, not by this one.
     report["delivered"] = step("deliver", lambda: outbox.deliver(deadline))
     report["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)

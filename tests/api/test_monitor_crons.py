@@ -157,3 +157,16 @@ def test_the_health_cron_rotates_through_numbers_in_batches(api, sims, sql, alic
                                         "where probed_at is not null")}
     assert probed == set(ids)
     assert _health(api)["numbers"]["batch"] == 4  # and round again
+
+
+def test_the_health_cron_runs_the_history_imports(api, sims, sql, alice):
+    """A number that connected gets its first-connection history import from the cron's spare time."""
+    number = api.post("/api/v1/numbers", json={"provider": "evolution"}, headers=alice.headers).json()
+    sims["evolution"].scan(f"inbox-{number['id']}")
+    sims["evolution"].wait_idle()
+    assert sql.execute("select count(*) from public.history_imports where number_id = %s",
+                       (number["id"],)).fetchone()[0] == 0
+    report = _health(api)
+    assert "history" in report
+    assert sql.execute("select count(*) from public.history_imports where number_id = %s",
+                       (number["id"],)).fetchone()[0] == 1
