@@ -25,7 +25,9 @@ _log = log.get("messaging")
 
 
 def request_hash(body: SendRequest) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # Unset fields are left out: a field added to the request later (upload_id, target_message_id)
+    # does not change the fingerprint of a request made before it existed.
+    canonical = json.dumps(body.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -33,6 +35,8 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
     if not idempotency_key or len(idempotency_key) > 255:
         raise InvalidRequest("send an Idempotency-Key header (1-255 characters) so a retry never sends twice",
                              code="idempotency_key_required")
+    if body.type == "reaction":
+        return 200, _react(owner, chat_id, str(body.target_message_id), body.emoji or "")
     media = body.media
     upload = None
     if media is not None and media.upload_id is not None:
@@ -77,6 +81,16 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
                 p_http_status=exc.status)
         raise
     return 201, _complete(message["id"], sent.provider_message_id, sent.status, sent.timestamp)
+
+
+def _react(owner: str, chat_id: str, target: str, emoji: str) -> dict[str, Any]:
+    """A reaction belongs to its target message (lib.conversations); the target must be in this chat.
+    Repeating one sets the same emoji again: harmless, so it needs no idempotency record."""
+    from lib import conversations  # noqa: PLC0415
+
+    if conversations.get_message(owner, target).get("chat_id") != chat_id:
+        raise InvalidRequest("target_message_id is not a message of this chat", code="target_not_in_chat")
+    return conversations.react(owner, target, emoji)
 
 
 @retry(retry=retry_if_exception_type(DatabaseUnavailable), stop=stop_after_attempt(3),

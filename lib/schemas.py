@@ -67,14 +67,24 @@ class UploadOut(BaseModel):
 
 
 class SendRequest(_In):
-    type: Literal["text", "image", "video", "audio", "voice", "document"] = Field(
-        "text", description="`voice` sends audio as a voice note (push-to-talk)")
+    type: Literal["text", "image", "video", "audio", "voice", "document", "reaction"] = Field(
+        "text", description="`voice` sends audio as a voice note (push-to-talk); `reaction` reacts to "
+                            "`target_message_id` in this chat with `emoji` (empty removes ours)")
     text: Annotated[str, Field(min_length=1, max_length=20000)] | None = None
     media: Media | None = None
     quoted_message_id: Annotated[str, Field(max_length=128)] | None = None
+    target_message_id: UUID | None = None
+    emoji: Annotated[str, Field(max_length=16)] | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> SendRequest:
+        reacting = self.type == "reaction"
+        if reacting != (self.target_message_id is not None) or reacting != (self.emoji is not None):
+            raise ValueError("`target_message_id` and `emoji` go together, with type `reaction` only")
+        if reacting:
+            if self.text is not None or self.media is not None:
+                raise ValueError("a reaction takes no `text` or `media`")
+            return self
         if self.type == "text" and not self.text:
             raise ValueError("a text message needs `text`")
         if self.type != "text" and self.media is None:

@@ -55,6 +55,24 @@ def test_our_reaction_is_sent_and_its_echo_adds_nothing(api, alice, line, sql):
     assert line.message(message_id)["reactions"] == []
 
 
+def test_a_reaction_through_send_lands_on_its_target_in_the_same_chat(api, alice, line, sql):
+    mid = line.says("is it in stock?")
+    message_id, chat_id = line.message_id(mid), line.chat_id()
+    body = {"type": "reaction", "target_message_id": message_id, "emoji": "🙏"}
+    r = api.post(f"/api/v1/chats/{chat_id}/send", json=body, headers={**alice.headers, "Idempotency-Key": "r1"})
+    assert r.status_code == 200, r.text
+    assert [(x["reactor"], x["emoji"]) for x in r.json()["reactions"]] == [("me", "🙏")]
+    line.sim.wait_idle()
+    assert len(rows(sql, line.number)) == 1  # a reaction is never a message row
+    other = sql.execute("insert into public.chats (number_id, owner_id, wa_chat_id) values (%s, %s, '1@c.us') "
+                        "returning id::text", (line.number, alice.id)).fetchone()[0]
+    r = api.post(f"/api/v1/chats/{other}/send", json=body, headers={**alice.headers, "Idempotency-Key": "r2"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "target_not_in_chat"
+    r = api.post(f"/api/v1/chats/{chat_id}/send", json={"type": "reaction", "emoji": "x"},
+                 headers={**alice.headers, "Idempotency-Key": "r3"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+
+
 def test_a_contacts_edit_keeps_the_previous_text_and_updates_the_preview(line):
     mid = line.says("see you at 5")
     line.edits(mid, "see you at 6")
