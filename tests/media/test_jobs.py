@@ -123,3 +123,11 @@ def test_two_workers_never_fetch_the_same_item(sql, message):
     job = first[0]
     assert job["number"]["api_token"] == "tok" and job["chat_id"] == "1@c.us" and job["provider_message_id"] == \
         message["pid"]
+
+
+def test_a_message_deleted_for_everyone_hides_its_media_and_is_not_fetched(sql, message):
+    assert db.call("media_get", p_owner=message["owner"], p_message_id=message["id"], p_claim=False) is not None
+    sql.execute("update public.messages set deleted_at = now() where id = %s", (message["id"],))
+    assert db.call("media_get", p_owner=message["owner"], p_message_id=message["id"], p_claim=False) is None
+    due = db.call("media_due", p_limit=10, p_now=datetime.now(UTC) + timedelta(days=1))
+    assert message["id"] not in [job["message_id"] for job in due]
