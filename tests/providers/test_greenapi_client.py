@@ -22,7 +22,7 @@ REF = NumberRef(NUMBER_ID, "green-api", "7103123456", {"idInstance": "7103123456
 BASE = f"{GREEN}/waInstance7103123456"
 SETTINGS = {"webhookUrl": "https://inbox.example.com/api/v1/webhooks/greenapi", "incomingWebhook": "yes",
             "outgoingWebhook": "yes", "outgoingMessageWebhook": "yes", "outgoingAPIMessageWebhook": "yes",
-            "stateWebhook": "yes"}
+            "stateWebhook": "yes", "editedMessageWebhook": "yes", "deletedMessageWebhook": "yes"}
 
 
 def body(route):
