@@ -6,53 +6,7 @@ alter table public.chats
   add column if not exists avatar_url text,
   add column if not exists participants jsonb,  -- groups: [{"id": "<digits>@c.us", "admin": bool}]
   add column if not exists profile_expires_at timestamptz;
-
--- From 20261126000200_ingest_lifecycle.sql, unchanged except `name`: the latest non-empty name wins.
-create or replace function public.resolve_chat(
-  p_number_id uuid, p_owner_id uuid, p_chat_id text, p_lid text, p_name text, p_is_group boolean)
-returns uuid language plpgsql set search_path = ''
-as $$
-declare
-  v_chat uuid;
-  v_lid_chat uuid;
-begin
-  if p_chat_id like '%@lid' then
-    p_lid := p_chat_id;
-  end if;
-  if p_lid is not null then
-    perform private.lock_lid(p_number_id, p_lid);
-  end if;
-  if p_chat_id like '%@lid' then
-    select id into v_chat from public.chats where number_id = p_number_id and lid = p_chat_id;
-    if v_chat is not null then
-      if nullif(btrim(p_name), '') is not null then
-        update public.chats set name = p_name, updated_at = now() where id = v_chat and name is distinct from p_name;
-      end if;
-      return v_chat;
-    end if;
-  end if;
-
-  insert into public.chats as c (number_id, owner_id, wa_chat_id, name, is_group)
-  values (p_number_id, p_owner_id, p_chat_id, nullif(btrim(p_name), ''), coalesce(p_is_group, false))
-  on conflict (number_id, wa_chat_id) do update
-    set name = coalesce(excluded.name, c.name), updated_at = now()
-  returning id into v_chat;
-
-  if p_lid is not null and p_chat_id not like '%@lid' then
-    -- A chat first seen by its LID alone is the same person: fold it into the phone chat. The LID
-    -- lock is held, so no message can be committed into it while it is being folded.
-    select id into v_lid_chat from public.chats
-     where number_id = p_number_id and lid = p_lid and id <> v_chat for update;
-    if v_lid_chat is not null then
-      update public.messages set chat_id = v_chat where chat_id = v_lid_chat;
-      delete from public.chats where id = v_lid_chat;
-    end if;
-  end if;
-  if p_lid is not null then
-    update public.chats set lid = p_lid where id = v_chat and lid is distinct from p_lid;
-  end if;
-  return v_chat;
-end $$;
+-- The name rule (the latest non-empty name wins) is in resolve_chat, 20261126009000_ingest_fast.sql.
 
 create or replace function public.chat_json(c public.chats)
 returns jsonb language sql stable set search_path = ''

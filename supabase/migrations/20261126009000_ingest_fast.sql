@@ -1,10 +1,17 @@
--- The webhook's one SQL call, made cheaper (bench.ceiling, bench.scale): the same behaviour as
--- 20261126001300_phone_reads.sql with
---   * the unconfirmed-send claim evaluated for API sends only (it ran for every message);
---   * the chat's preview, time and unread count written in one update (it was two);
---   * resolve_chat answering a known chat without writing it (its upsert rewrote the row each time);
--- and complete_send keeping what landed on the webhook's copy of our own message (reactions,
--- edits, a delete) when it folds that copy into our row, and applying changes parked for it.
+-- The webhook's one SQL call and the two functions it shares with sending, as they stand (one copy;
+-- the migrations before this one only add the helpers they use):
+--   ingest_webhook — resolve the number (dropping events of a deleted one), check the instance and
+--     apikey, then per event: reactions, edits and deletes onto their target (parked until it
+--     lands); messages inserted once, an unconfirmed API send completed by its webhook, the chat's
+--     preview, time and unread count in one write, parked statuses and changes applied; statuses
+--     forward only (a READ of an inbound message reads the chat up to it, as Evolution reports reads
+--     on the phone: whatsapp.baileys.service.ts messages.update, 2.3.6); connection and QR events
+--     through the state machine (record_connection).
+--   resolve_chat — one chat per contact, LIDs folded under a lock; a known chat is returned without
+--     a write; the latest non-empty name wins.
+--   complete_send — our row takes the provider's id, keeping what landed on the webhook's copy.
+-- Made cheaper than its first versions (bench.ceiling): the unconfirmed-send claim runs for API
+-- sends only (`null AND f()` still calls f), and the chat is written once per message.
 
 create or replace function public.ingest_webhook(
   p_provider text,
@@ -201,7 +208,7 @@ begin
 end $$;
 
 
--- From 20261126001000_chat_profiles.sql, with a fast path: a known phone or group chat whose LID (if
+-- A fast path first: a known phone or group chat whose LID (if
 -- the event carries one) is already recorded is returned without a write — a new name only when it
 -- differs. Everything else (LID-only events, a first link of a LID, a new chat) takes the locked path.
 create or replace function public.resolve_chat(
