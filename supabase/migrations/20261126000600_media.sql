@@ -87,7 +87,7 @@ begin
   with claimed as (
     update public.messages m set media_lease_until = now() + make_interval(secs => p_lease_seconds)
      where m.id in (select id from public.messages
-                     where media_state = 'pending' and media_next_attempt_at <= p_now
+                     where media_state = 'pending' and media_next_attempt_at <= p_now and deleted_at is null
                        and (media_lease_until is null or media_lease_until < now())
                      order by media_next_attempt_at limit p_limit
                        for update skip locked)
@@ -106,7 +106,8 @@ declare
   v_msg public.messages%rowtype;
   v_claimed boolean := false;
 begin
-  select * into v_msg from public.messages where id = p_message_id and owner_id = p_owner;
+  -- a message deleted for everyone hides its media too (deleted_at: 20261126000700_conversations.sql)
+  select * into v_msg from public.messages where id = p_message_id and owner_id = p_owner and deleted_at is null;
   if v_msg.id is null then
     return null;
   end if;
