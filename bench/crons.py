@@ -16,8 +16,8 @@ import sys
 import time
 
 from bench._env import Env
-from lib import config, db, providers, resilience
-from lib.monitor import health_job, keepalive, recorder
+from lib import config, db, providers, recorder, resilience
+from lib.monitor import health_job, keepalive
 from lib.sim.evolution import EvolutionSimulator
 from lib.sim.evolution import Instance as EvoInstance
 from lib.sim.greenapi import GreenApiSimulator
