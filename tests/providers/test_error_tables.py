@@ -1,5 +1,6 @@
 """The providers' error tables: every row is reachable (no earlier row shadows it), and the error
-bodies seen on the real services map as documented."""
+bodies seen on the real services map as documented (the one place these bodies are tested; the
+client tests pin request shapes)."""
 
 from __future__ import annotations
 
@@ -52,12 +53,19 @@ EVOLUTION_BODIES = [
     (400, {"response": {"message": "[object Object]"}}, False, errors.NumberDisconnected, "number_disconnected"),
     (400, {"status": 400, "response": {"message": [{"jid": "1@s.whatsapp.net", "exists": False, "number": "1"}]}},
      True, errors.ProviderRejected, "not_on_whatsapp"),
+    (500, {"status": 500, "response": {"message": "Cannot read properties of undefined (reading 'textMessage')"}},
+     True, errors.NumberDisconnected, "number_disconnected"),
+    (404, {"status": 404, "error": "Not Found", "response": {"message": ["Cannot POST /x"]}}, False,
+     errors.ProviderRejected, "invalid_request"),
+    (429, "Too Many Requests", False, errors.RateLimited, "rate_limited"),
+    (500, "<html>oops</html>", False, errors.ProviderUnavailable, "provider_unreachable"),
     (500, {"status": 500, "response": {"message": "something else"}}, True, errors.OutcomeUnknown, "outcome_unknown"),
     (500, {"status": 500, "response": {"message": "something else"}}, False, errors.ProviderUnavailable,
      "provider_unreachable"),
 ]
 GREEN_BODIES = [
     (400, "instance account not authorized", True, errors.NumberDisconnected, "number_disconnected"),
+    (400, "instance is starting or not authorized", False, errors.NumberDisconnected, "number_disconnected"),
     (400, "instance in starting process try later", False, errors.ProviderUnavailable, "provider_unreachable"),
     (400, "Instance account is expired. Renew your instance from personal area", False, errors.ProviderAuthError,
      "provider_auth_failed"),
@@ -71,6 +79,8 @@ GREEN_BODIES = [
      "invalid_request"),
     (499, "Client Closed Request", False, errors.ProviderUnavailable, "provider_unreachable"),
     (502, "Bad Gateway", True, errors.OutcomeUnknown, "outcome_unknown"),
+    (502, "Bad Gateway", False, errors.ProviderUnavailable, "provider_unreachable"),
+    (500, "Internal Server Error", True, errors.OutcomeUnknown, "outcome_unknown"),
 ]
 
 

@@ -113,41 +113,6 @@ def test_send_text_and_media_exact_bodies():
         "caption": "invoice", "fileName": "a.pdf"}
 
 
-ERROR_TABLE = [
-    # (status, body, sending, class, code)
-    (400, {"status": 400, "error": "Bad Request", "response": {"message": [{"jid": "5511@s.whatsapp.net", "exists": False,
-                                                                          "number": "5511"}]}}, True,
-     errors.ProviderRejected, "not_on_whatsapp"),
-    (500, {"status": 500, "error": "Internal Server Error", "response": {"message": "Connection Closed"}}, True,
-     errors.NumberDisconnected, "number_disconnected"),
-    (400, {"status": 400, "error": "Bad Request", "response": {"message": ["Error: Connection Closed"]}}, True,
-     errors.NumberDisconnected, "number_disconnected"),
-    (500, {"status": 500, "response": {"message": ["Error: Connection Closed"]}}, True,
-     errors.NumberDisconnected, "number_disconnected"),
-    (500, {"status": 500, "response": {"message": "Cannot read properties of undefined (reading 'textMessage')"}}, True,
-     errors.NumberDisconnected, "number_disconnected"),
-    (401, {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}}, False,
-     errors.ProviderAuthError, "provider_auth_failed"),
-    (404, {"status": 404, "error": "Not Found", "response": {"message": ['The "x" instance does not exist']}}, False,
-     errors.InstanceNotFound, "instance_not_found"),
-    (404, {"status": 404, "error": "Not Found", "response": {"message": ["Cannot POST /x"]}}, False,
-     errors.ProviderRejected, "invalid_request"),
-    (400, {"status": 400, "error": "Bad Request", "response": {"message": [["instance requires property \"text\""]]}},
-     True, errors.ProviderRejected, "invalid_request"),
-    (429, "Too Many Requests", False, errors.RateLimited, "rate_limited"),
-    (500, {"status": 500, "response": {"message": ["Error: something else"]}}, True, errors.OutcomeUnknown,
-     "outcome_unknown"),
-    (500, "<html>oops</html>", False, errors.ProviderUnavailable, "provider_unreachable"),
-]
-
-
-@pytest.mark.parametrize(("status", "body", "sending", "cls", "code"), ERROR_TABLE)
-def test_error_mapping_is_complete(status, body, sending, cls, code):
-    from lib.providers.evolution.errors import to_error
-    err = to_error(status, body, sending=sending)
-    assert type(err) is cls and err.code == code
-
-
 @respx.mock
 def test_a_read_timeout_on_a_send_reaches_the_server_once_and_is_outcome_unknown():
     route = respx.post(f"{EVO}/message/sendText/{NAME}").mock(side_effect=httpx.ReadTimeout("no answer"))

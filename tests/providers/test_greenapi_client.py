@@ -119,32 +119,6 @@ def test_qr_pairing_state_logout_reboot():
     assert reboot.called
 
 
-ERROR_TABLE = [
-    (400, "instance account not authorized", True, errors.NumberDisconnected, "number_disconnected"),
-    (400, "instance is starting or not authorized", False, errors.NumberDisconnected, "number_disconnected"),
-    (400, "instance in starting process try later", False, errors.ProviderUnavailable, "provider_unreachable"),
-    (400, "Instance account is expired. Renew your instance from personal area", False, errors.ProviderAuthError,
-     "provider_auth_failed"),
-    (400, "Instance is deleted", False, errors.InstanceNotFound, "instance_not_found"),
-    (400, "Bad Request Validation failed", True, errors.ProviderRejected, "invalid_request"),
-    (401, "Unauthorized", False, errors.ProviderAuthError, "provider_auth_failed"),
-    (403, "Forbidden", False, errors.InstanceNotFound, "instance_not_found"),
-    (429, "Too Many Requests", True, errors.RateLimited, "rate_limited"),
-    (466, {"correspondentsStatus": {"description": "3 chats per month"}}, True, errors.RateLimited, "rate_limited"),
-    (500, "File from url exceeded max upload size. Size: 120mb Limit: 100mb", True, errors.ProviderRejected,
-     "invalid_request"),
-    (500, "Internal Server Error", True, errors.OutcomeUnknown, "outcome_unknown"),
-    (502, "Bad Gateway", False, errors.ProviderUnavailable, "provider_unreachable"),
-]
-
-
-@pytest.mark.parametrize(("status", "raw", "sending", "cls", "code"), ERROR_TABLE)
-def test_error_mapping_is_complete(status, raw, sending, cls, code):
-    from lib.providers.greenapi.errors import to_error
-    err = to_error(status, raw, sending=sending)
-    assert type(err) is cls and err.code == code
-
-
 @respx.mock
 def test_read_timeout_on_send_is_one_request_and_outcome_unknown():
     route = respx.post(f"{BASE}/sendMessage/{TOKEN}").mock(side_effect=httpx.ReadTimeout("no answer"))
