@@ -200,7 +200,7 @@ def force_delete(owner: str, number_id: str) -> dict[str, Any]:
     the sync job deletes later (lib/sync.py step 3: instances named after a number that is gone)."""
     from lib import numbers  # noqa: PLC0415
     from lib.errors import ProviderError  # noqa: PLC0415
-    from lib.schemas import public_number  # noqa: PLC0415
+    from lib.numbers import public_number  # noqa: PLC0415
 
     try:
         return {**numbers.delete(owner, number_id), "teardown": "done"}

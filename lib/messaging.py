@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -19,7 +19,9 @@ from lib import db, errors, log, netguard
 from lib.errors import AppError, Conflict, DatabaseUnavailable, InvalidRequest
 from lib.providers import get_provider
 from lib.providers.base import MediaSpec, NumberRef
-from lib.schemas import SendRequest
+
+if TYPE_CHECKING:
+    from lib.schemas import SendRequest
 
 _log = log.get("messaging")
 

@@ -8,7 +8,7 @@ import json
 import string
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lib import config, db, log
@@ -23,10 +23,21 @@ from lib.errors import (
 from lib.providers import get_provider
 from lib.providers import provider as provider_named
 from lib.providers.base import ConnectionState, CreateRequest, NumberRef, PresetSecrets, QrCode
-from lib.schemas import CreateNumberRequest, public_number
+
+if TYPE_CHECKING:  # pydantic is imported by the routes that validate a body, not by every number route
+    from lib.schemas import CreateNumberRequest
 
 _log = log.get("numbers")
 ONBOARDING = ("pending", "qr")
+# What a number shows in the API, documented by `schemas.NumberOut`: never its secrets or instance data.
+PUBLIC_FIELDS = ("id", "label", "phone", "provider", "status", "status_reason", "status_changed_at",
+                 "provider_state", "provider_reason_code", "connected_at", "disconnected_at", "created_at",
+                 "deleted_at", "qr")
+
+
+def public_number(row: dict[str, Any]) -> dict[str, Any]:
+    """Only the public fields of a number row (drops secrets and instance data)."""
+    return {k: row.get(k) for k in PUBLIC_FIELDS}
 
 
 def _ref(row: dict[str, Any]) -> NumberRef:

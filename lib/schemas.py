@@ -14,8 +14,15 @@ from lib.errors import InvalidRequest
 Digits = Annotated[str, Field(pattern=r"^\d{8,15}$", description="international number, digits only")]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Model(BaseModel):
+    # A function imports this module for one or two request models; the others (and every response
+    # model, used only by `lib.openapi`) would cost ~40 ms of schema building per cold start.
+    # `defer_build` builds a model's validator on its first use instead (pydantic's own option).
+    model_config = ConfigDict(defer_build=True)
+
+
+class _In(_Model):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class GreenApiCredentials(_In):
@@ -57,7 +64,7 @@ class UploadRequest(_In):
     file_name: Annotated[str, Field(max_length=255)] | None = None
 
 
-class UploadOut(BaseModel):
+class UploadOut(_Model):
     upload_id: str
     url: str = Field(description="PUT the file's bytes here, with the `headers` given, before `expires_at`")
     method: Literal["PUT"]
@@ -94,13 +101,13 @@ class SendRequest(_In):
         return self
 
 
-class QrOut(BaseModel):
+class QrOut(_Model):
     data_url: str | None = Field(None, description="PNG image as a data URL")
     pairing_code: str | None = None
     expires_at: datetime | None = None
 
 
-class NumberOut(BaseModel):
+class NumberOut(_Model):
     id: str
     label: str
     phone: str | None
@@ -117,18 +124,18 @@ class NumberOut(BaseModel):
     qr: QrOut | None
 
 
-class NumberList(BaseModel):
+class NumberList(_Model):
     items: list[NumberOut]
     next_cursor: str | None
 
 
-class MessageError(BaseModel):
+class MessageError(_Model):
     code: str
     message: str
     http_status: int | None = None
 
 
-class MessageOut(BaseModel):
+class MessageOut(_Model):
     id: str
     chat_id: str
     number_id: str
@@ -152,18 +159,18 @@ class MessageOut(BaseModel):
     error: MessageError | None
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(_Model):
     code: str
     message: str
     retryable: bool = Field(description="can the same request succeed if simply sent again later")
     details: dict[str, Any] | None = None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Model):
     error: ErrorDetail
 
 
-class EvolutionHealth(BaseModel):
+class EvolutionHealth(_Model):
     status: Literal["ok", "unhealthy"]
     evolution: dict[str, Any] | None = None
     numbers: dict[str, Any] | None = None
@@ -181,14 +188,6 @@ def parse(model: type[_In], data: Any) -> Any:
                              details={"problems": problems}) from None
 
 
-NUMBER_FIELDS = tuple(NumberOut.model_fields)
-
-
-def public_number(row: dict[str, Any]) -> dict[str, Any]:
-    """Only the public fields of a number row (drops secrets and instance data)."""
-    return {k: row.get(k) for k in NUMBER_FIELDS}
-
-
 # -- conversations (lib/conversations.py) ---------------------------------------------------------------
 class StartChatRequest(_In):
     phone: Annotated[str, Field(min_length=1, max_length=40, description=(
@@ -204,7 +203,7 @@ class EditMessageRequest(_In):
     text: Annotated[str, Field(min_length=1, max_length=20000)]
 
 
-class ChatOut(BaseModel):
+class ChatOut(_Model):
     id: str
     number_id: str
     wa_chat_id: str = Field(description="`<digits>@c.us` for a person, `<id>@g.us` for a group")
@@ -219,7 +218,7 @@ class ChatOut(BaseModel):
     participants: list[dict[str, Any]] | None = Field(None, description='groups: [{"id", "admin"}]')
 
 
-class ReactionOut(BaseModel):
+class ReactionOut(_Model):
     reactor: str = Field(description="`me` for our own reaction, else the reacting contact's chat id")
     emoji: str
     at: datetime
@@ -233,14 +232,14 @@ class ConversationMessageOut(MessageOut):
     deleted_at: datetime | None
 
 
-class ReadOut(BaseModel):
+class ReadOut(_Model):
     chat: ChatOut
     receipt: Literal["sent", "failed", "not_needed"] = Field(
         description="the provider's read receipt; the chat is read here whatever it says")
     error: ErrorDetail | None = None
 
 
-class ProviderCapabilities(BaseModel):
+class ProviderCapabilities(_Model):
     pairing_code: bool
     instances: Literal["created", "linked"] = Field(
         description="`created`: we create the instance; `linked`: the user brings an instance of their own")
@@ -256,7 +255,7 @@ class ProviderCapabilities(BaseModel):
     history: bool
 
 
-class ProviderOut(BaseModel):
+class ProviderOut(_Model):
     name: Literal["green-api", "evolution"]
     label: str
     default: bool
@@ -264,7 +263,7 @@ class ProviderOut(BaseModel):
     capabilities: ProviderCapabilities
 
 
-class ProviderList(BaseModel):
+class ProviderList(_Model):
     items: list[ProviderOut]
 
 
@@ -283,7 +282,7 @@ class HistoryRequest(_In):
         return self
 
 
-class HistoryImportOut(BaseModel):
+class HistoryImportOut(_Model):
     id: str
     number_id: str
     reason: Literal["first_connect", "recovery", "manual"]
@@ -298,5 +297,5 @@ class HistoryImportOut(BaseModel):
     finished_at: datetime | None
 
 
-class HistoryImportList(BaseModel):
+class HistoryImportList(_Model):
     items: list[HistoryImportOut]

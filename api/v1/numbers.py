@@ -1,6 +1,6 @@
 """GET /api/v1/numbers — the caller's numbers (paginated); POST — add a number."""
 
-from lib import auth, numbers, schemas
+from lib import auth, numbers
 from lib.http import JsonHandler, Request, Response
 from lib.pagination import cursor_from_query, next_cursor
 
@@ -14,6 +14,8 @@ class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `hand
 
     def post(self, req: Request) -> Response:
         owner = auth.user_id(req)
+        from lib import schemas  # noqa: PLC0415 - pydantic only where a body is validated (cold start)
+
         body = schemas.parse(schemas.CreateNumberRequest, req.json_object())
         status, number = numbers.create(owner, body, req.header("Idempotency-Key"))
         return Response(status, number)

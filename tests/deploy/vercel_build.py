@@ -130,6 +130,11 @@ def build(workdir: Path) -> Build:
     log = run.stdout + run.stderr
     if run.returncode != 0:
         raise BuildError(f"vercel build failed ({run.returncode}):\n{log[-4000:]}")
+    return load(workdir, seconds, log)
+
+
+def load(workdir: Path, seconds: float = 0.0, log: str = "") -> Build:
+    """The functions of a build already in `workdir/.vercel/output`."""
     result = Build(workdir, workdir / ".vercel" / "output", seconds, log)
     functions_dir = result.output / "functions"
     for func in sorted(functions_dir.rglob("*.func")):

@@ -1,7 +1,7 @@
 """GET /api/v1/messages/{id}[?include_deleted=true] — a message with its reactions and edits;
 PATCH — edit the text of a message we sent `{"text"}`; DELETE — delete a message we sent, for everyone."""
 
-from lib import auth, conversations, schemas
+from lib import auth, conversations
 from lib.errors import InvalidRequest
 from lib.http import JsonHandler, Request, Response
 from lib.pagination import uuid_param
@@ -18,6 +18,8 @@ class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `hand
     def patch(self, req: Request) -> Response:
         owner = auth.user_id(req)
         message_id = uuid_param(req, "message_not_found")
+        from lib import schemas  # noqa: PLC0415 - pydantic only where a body is validated (cold start)
+
         body = schemas.parse(schemas.EditMessageRequest, req.json_object())
         return Response(200, conversations.edit(owner, message_id, body.text))
 
