@@ -12,7 +12,7 @@ keeps its chats):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -99,6 +99,7 @@ Event = MessageEvent | MessageStatusEvent | ConnectionEvent | QrEvent | IgnoredE
 def to_json(event: Event) -> dict[str, Any]:
     """The event as the SQL ingest function receives it (datetimes as ISO-8601 UTC)."""
 
+    # Not dataclasses.asdict: it deep-copies every value first (4 % of the webhook path's CPU).
     def convert(value: Any) -> Any:
         if isinstance(value, datetime):
             return value.astimezone(UTC).isoformat()
@@ -106,9 +107,11 @@ def to_json(event: Event) -> dict[str, Any]:
             return {k: convert(v) for k, v in value.items() if v is not None}
         if isinstance(value, list):
             return [convert(v) for v in value]
+        if is_dataclass(value):
+            return convert({f.name: getattr(value, f.name) for f in fields(value)})
         return value
 
-    return convert(asdict(event))
+    return convert(event)
 
 
 def from_unix(seconds: float | int | str | None, default: datetime | None = None) -> datetime:

@@ -261,6 +261,28 @@ begin
   end if;
 end $$;
 
+-- The one place a QR (or pairing code) is written, from the API's connect answer (save_qr) or a
+-- provider's webhook (ingest_webhook): the status goes through the state machine first, and the code
+-- is kept only while the number waits for a scan and only when it expires no earlier than the one
+-- stored (a late webhook never replaces a fresher code). Returns record_connection's transition.
+create or replace function private.store_qr(p_number_id uuid, p_qr_code text, p_pairing_code text,
+  p_expires_at timestamptz, p_at timestamptz, p_source text, p_explicit boolean)
+returns jsonb language plpgsql set search_path = ''
+as $$
+declare
+  v_transition jsonb;
+begin
+  v_transition := public.record_connection(p_number_id, 'qr', 'qrcode', null, 'waiting for the QR code to be scanned',
+                                           p_at, p_source, null, p_explicit, 'receipt');
+  update public.numbers
+     set qr_code = p_qr_code, pairing_code = p_pairing_code, qr_expires_at = p_expires_at, updated_at = now()
+   where id = p_number_id and deleted_at is null and status = 'qr'
+     and (qr_expires_at is null or qr_expires_at <= p_expires_at);
+  return v_transition;
+end $$;
+
+revoke all on function private.store_qr(uuid, text, text, timestamptz, timestamptz, text, boolean) from public;
+
 -- A QR the user asked for (reconnect, or the onboarding poll) is an explicit action.
 create or replace function public.save_qr(p_number_id uuid, p_qr_code text, p_pairing_code text, p_expires_at timestamptz)
 returns jsonb language plpgsql set search_path = ''
@@ -268,12 +290,8 @@ as $$
 declare
   v public.numbers%rowtype;
 begin
-  perform public.record_connection(p_number_id, 'qr', 'qrcode', null, 'waiting for the QR code to be scanned',
-                                   now(), 'api', null, true);
-  update public.numbers
-     set qr_code = p_qr_code, pairing_code = p_pairing_code, qr_expires_at = p_expires_at, updated_at = now()
-   where id = p_number_id and deleted_at is null
-  returning * into v;
+  perform private.store_qr(p_number_id, p_qr_code, p_pairing_code, p_expires_at, now(), 'api', true);
+  select * into v from public.numbers where id = p_number_id and deleted_at is null;
   return public.number_json(v);
 end $$;
 

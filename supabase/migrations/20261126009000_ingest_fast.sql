@@ -187,16 +187,10 @@ begin
         v_event ->> 'reason', v_at, 'webhook', v_event ->> 'phone', false, coalesce(v_event ->> 'clock', 'receipt'));
 
     elsif v_kind = 'qr' then
-      v_transitions := v_transitions || public.record_connection(
-        v_number.id, 'qr', 'qrcode', null, 'waiting for the QR code to be scanned', v_at, 'webhook', null, false,
-        'receipt');
-      update public.numbers
-         set qr_code = v_event ->> 'data_url',
-             pairing_code = v_event ->> 'pairing_code',
-             qr_expires_at = (v_event ->> 'expires_at')::timestamptz,
-             updated_at = now()
-       where id = v_number.id and status = 'qr'
-         and (qr_expires_at is null or qr_expires_at <= (v_event ->> 'expires_at')::timestamptz);
+      v_transitions := v_transitions || private.store_qr(
+        v_number.id, v_event ->> 'data_url', v_event ->> 'pairing_code', (v_event ->> 'expires_at')::timestamptz,
+        v_at, 'webhook', false);
+
     else
       v_ignored := v_ignored + 1;
     end if;
