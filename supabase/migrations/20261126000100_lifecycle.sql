@@ -137,6 +137,20 @@ begin
                                               'reason', p_reason));
 end $$;
 
+-- The backend runs as `service_role` over the Data API, which has no privilege on auth.users (owned by
+-- supabase_auth_admin; https://github.com/supabase/postgres, migrations/db/init-scripts/
+-- 00000000000001-auth-schema.sql grants the API roles USAGE on the schema only). The two facts we need
+-- from it are read by these SECURITY DEFINER functions, owned by the migration role.
+create or replace function private.user_exists(p_user uuid)
+returns boolean language sql stable security definer set search_path = ''
+as $$ select exists (select 1 from auth.users where id = p_user) $$;
+
+create or replace function private.user_email(p_user uuid)
+returns text language sql stable security definer set search_path = ''
+as $$ select email::text from auth.users where id = p_user $$;
+
+revoke all on function private.user_exists(uuid), private.user_email(uuid) from public;
+
 -- 5. Creation: validated, quota-checked, race-safe per Idempotency-Key, secrets stored first -----
 drop function if exists public.begin_create_number(uuid, uuid, text, text, text, text, text, text);
 create or replace function public.begin_create_number(
@@ -149,7 +163,7 @@ declare
   v public.numbers%rowtype;
   s private.number_secrets%rowtype;
 begin
-  if not exists (select 1 from auth.users where id = p_owner) then
+  if not private.user_exists(p_owner) then
     raise exception 'unknown user' using errcode = 'WA401', hint = 'unknown_user';
   end if;
   if p_provider = 'evolution' and not (

@@ -230,8 +230,8 @@ returns text language sql stable set search_path = ''
 as $$
   select format('%s (%s) on %s — %s%s. Owner: %s. Number id %s.',
                 coalesce(nullif(n.label, ''), 'unlabelled number'), coalesce(n.phone, 'phone unknown'), n.provider,
-                p_to, coalesce(' — ' || p_reason, ''), coalesce(u.email, n.owner_id::text), n.id)
-    from public.numbers n left join auth.users u on u.id = n.owner_id
+                p_to, coalesce(' — ' || p_reason, ''), coalesce(private.user_email(n.owner_id), n.owner_id::text), n.id)
+    from public.numbers n
    where n.id = p_number_id
 $$;
 
