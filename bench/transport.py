@@ -48,11 +48,8 @@ So the PostgREST figures count the HTTP hop, JSON both ways and PostgREST's tran
 request parsing, its schema cache) nor, on Supabase, the API gateway in front of it. Under
 concurrency the stand-in is one Python process, so its throughput is a floor for the HTTP path.
 The role `service_role` exists here: lib/dev/supabase_standin.sql (applied by lib.migrate.apply)
-creates it and grants it to the connecting user; the backend functions grant it EXECUTE. But the
-migrations revoke EXECUTE on the private helpers from public without granting it to service_role
-(private.lock_message, touch_chat, ...), so as service_role ingest_webhook fails with 42501: the
-bench grants EXECUTE on schema private's functions to service_role in its throwaway database only,
-and prints a NOTE when it had to.
+creates it and grants it to the connecting user, and the migrations grant it what the backend's
+functions touch (the test suite's data layer runs as service_role, so a missing grant fails a test).
 """
 
 from __future__ import annotations
@@ -258,13 +255,6 @@ def main() -> None:
                                  "values (%s, 'evolution', 'inbox-bench', 'active') returning id::text",
                                  (env.user,)).fetchone()[0]
         env.sql.execute("insert into private.number_secrets (number_id, api_token) values (%s, 'tok')", (number,))
-        # As service_role (PostgREST's role for the service key) ingest_webhook needs EXECUTE on the private
-        # helpers it calls; where the migrations leave that out, grant it here, in this database only, and say so.
-        missing = [r[0] for r in env.sql.execute(
-            "select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'private'::regnamespace "
-            "and not has_function_privilege('service_role', p.oid, 'execute') order by 1")]
-        if missing:
-            env.sql.execute("grant execute on all functions in schema private to service_role")
         standin = subprocess.Popen([sys.executable, "-m", "bench.transport", "--standin", env.url], cwd=ROOT,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
@@ -313,12 +303,6 @@ def main() -> None:
     print(f"With {CALLERS} callers the stand-in is one Python process (GIL) sharing the CPUs with everything else: "
           "its calls/s")
     print("is a floor for the HTTP path, not PostgREST's throughput.")
-    if missing:
-        print(f"NOTE: after the migrations service_role lacks EXECUTE on {len(missing)} private functions, among them "
-              "private.lock_message,")
-        print("      which ingest_webhook calls (42501 through PostgREST); this bench granted EXECUTE on them to "
-              "service_role in its")
-        print("      throwaway database only.")
     print(f"sequential: one caller, {n} calls per transport after {WARMUP} warm-up, alternating; "
           f"concurrent: {CALLERS} threads for {seconds:g} s per transport")
     for label, seq, conc in results:
