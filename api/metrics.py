@@ -2,13 +2,13 @@
 `Authorization: Bearer $METRICS_TOKEN` (or `$CRON_SECRET`)."""
 
 from lib.errors import InvalidRequest
-from lib.http import JsonHandler, Request, Response
+from lib.http import JsonHandler, Raw, Request, Response
 from lib.monitor import metrics, web
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class handler(web.RawSend, JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
+class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
     def get(self, req: Request) -> Response:
         web.require_reader(req)
         fmt = req.query.get("format")
@@ -18,5 +18,5 @@ class handler(web.RawSend, JsonHandler):  # noqa: N801 - Vercel looks for a clas
         wants_text = fmt == "prometheus" or (fmt is None and "text/plain" in accept and "json" not in accept)
         report = metrics.fetch()
         if wants_text:
-            return Response(200, web.Raw(PROMETHEUS, metrics.as_prometheus(report).encode()))
+            return Response(200, Raw(PROMETHEUS, metrics.as_prometheus(report).encode()))
         return Response(200, metrics.as_json(report))

@@ -90,8 +90,16 @@ def _unstorable(value: Any) -> bool:
 @dataclass
 class Response:
     status: int = 200
-    body: Any = None
+    body: Any = None  # JSON-serialisable, None for no body, or a Raw body written as it is
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A body that is not JSON (the status page's HTML, Prometheus text), written as it is."""
+
+    content_type: str
+    data: bytes
 
 
 def _body_length(headers: Any) -> int | None:
@@ -265,10 +273,16 @@ class JsonHandler(BaseHTTPRequestHandler):
         return Response(errors.http_status(exc), exc.body(), headers)
 
     def _send(self, resp: Response, rid: str) -> None:
-        payload = b"" if resp.body is None else json.dumps(resp.body, separators=(",", ":"), default=str).encode()
+        if isinstance(resp.body, Raw):
+            payload, content_type = resp.body.data, resp.body.content_type
+        elif resp.body is None:
+            payload, content_type = b"", None
+        else:
+            payload = json.dumps(resp.body, separators=(",", ":"), default=str).encode()
+            content_type = "application/json"
         self.send_response(resp.status)
-        if resp.body is not None:
-            self.send_header("Content-Type", "application/json")
+        if content_type:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Request-Id", rid)

@@ -1,22 +1,17 @@
-"""What the metrics endpoint and the status page share: who may read them, and non-JSON bodies.
+"""What the metrics endpoint and the status page share: who may read them.
 
 Readers present `Authorization: Bearer <METRICS_TOKEN or CRON_SECRET>`. A browser cannot set a
 header, so the status page also takes `?token=<METRICS_TOKEN>` once: it answers 303 to the same page without the
 token (it does not stay in the address bar or history) and sets an HttpOnly, SameSite=Strict
 cookie holding an HMAC of the token — never the token itself.
-
-`lib/http.py`'s JsonHandler serialises every body as JSON; `RawSend._send` (a mixin, so this
-module does not import the HTTP layer: `class handler(web.RawSend, JsonHandler)`) writes a `Raw`
-body as it is (HTML, Prometheus text) and leaves everything else to JsonHandler.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lib import config
 from lib.errors import Unauthorized
@@ -26,12 +21,6 @@ if TYPE_CHECKING:
 
 COOKIE = "wa_status"
 COOKIE_MAX_AGE = 12 * 3600
-
-
-@dataclass
-class Raw:
-    content_type: str
-    data: bytes
 
 
 def _tokens() -> list[str]:
@@ -81,23 +70,3 @@ def token_login(req: Request) -> dict[str, str] | None:
     cookie = (f"{COOKIE}={_cookie_value(match)}; Path={req.path}; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
               f"SameSite=Strict{secure}")
     return {"Location": req.path, "Set-Cookie": cookie}
-
-
-class RawSend:
-    """Mixed in before JsonHandler: a `Response(body=Raw(...))` is written as it is."""
-
-    def _send(self: Any, resp: Any, rid: str) -> None:
-        if not isinstance(resp.body, Raw):
-            return super()._send(resp, rid)
-        payload = resp.body.data
-        self.send_response(resp.status)
-        self.send_header("Content-Type", resp.body.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Request-Id", rid)
-        for k, v in resp.headers.items():
-            self.send_header(k, v)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n" + (b"" if self.command == "HEAD" else payload))
-        self.flush_headers()
