@@ -28,8 +28,6 @@ from lib.providers.base import (
     CreateRequest,
     InstanceInfo,
     InstanceSummary,
-    MediaBytes,
-    MediaMessage,
     MediaSpec,
     NumberRef,
     PresetSecrets,
@@ -42,6 +40,7 @@ from lib.providers.evolution import errors as evo_errors
 from lib.providers.evolution.states import QR_LIFETIME, to_state
 from lib.providers.evolution.wire import to_int
 from lib.providers.naming import digits
+from lib.providers.parts import InPackage
 
 # What we consume (UPPER_SNAKE in configuration: src/api/integrations/event/event.controller.ts).
 # Always sent: an absent `events` makes WebhookController.set throw
@@ -57,7 +56,8 @@ def to_number(chat_id: str) -> str:
     return digits(chat_id.split("@")[0]) or chat_id
 
 
-class EvolutionProvider(Provider):
+class EvolutionProvider(InPackage, Provider):
+    package = "lib.providers.evolution"
     name = "evolution"
 
     def __init__(self, base_url: str | None, global_key: str | None, webhook_secret: str | None,
@@ -292,40 +292,7 @@ class EvolutionProvider(Provider):
         value = payload.get("instance")
         return value if isinstance(value, str) else None
 
-    # -- media ---------------------------------------------------------------------------------------
-    def fetch_media(self, ref: NumberRef, message: MediaMessage) -> MediaBytes:
-        from lib.providers.evolution import media as evo_media  # noqa: PLC0415
-
-        return evo_media.fetch(self, ref, message)
-
-    # -- conversations ---------------------------------------------------------------------------------
-    def check_whatsapp(self, ref: NumberRef, phone: str) -> str | None:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        return chats.check_whatsapp(self, ref, phone)
-
-    def mark_read(self, ref: NumberRef, chat_id: str, unread: list[tuple[str, str | None]]) -> None:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        chats.mark_read(self, ref, chat_id, unread)
-
-    def send_reaction(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool, author: str | None,
-                      emoji: str) -> None:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        chats.send_reaction(self, ref, chat_id, message_id, from_me, author, emoji)
-
-    def edit_message(self, ref: NumberRef, chat_id: str, message_id: str, text: str) -> None:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        chats.edit_message(self, ref, chat_id, message_id, text)
-
-    def delete_message(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
-                       author: str | None) -> None:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        chats.delete_message(self, ref, chat_id, message_id, from_me, author)
-
+    # Media fetching and the conversation calls: lib/providers/parts.py, in this package's media.py and chats.py.
     def capabilities(self) -> dict[str, Any]:
         s = super().capabilities()
         # Pairing codes: GET /instance/connect/{instance}?number= (instance.controller.ts, 2.3.6); we create
@@ -333,19 +300,3 @@ class EvolutionProvider(Provider):
         return {**s, "configured": bool(self.base_url and self.global_key and self.webhook_secret),
                 "pairing_code": True, "instances": "created",
                 "media": ["image", "video", "audio", "voice", "document"]}
-
-    def avatar_url(self, ref: NumberRef, chat_id: str) -> str | None:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        return chats.avatar_url(self, ref, chat_id)
-
-    def group_info(self, ref: NumberRef, group_id: str) -> dict[str, Any]:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        return chats.group_info(self, ref, group_id)
-
-    def history_page(self, ref: NumberRef, since: datetime, until: datetime,
-                     cursor: dict[str, Any] | None) -> tuple[list[Event], dict[str, Any] | None]:
-        from lib.providers.evolution import chats  # noqa: PLC0415
-
-        return chats.history_page(self, ref, since, until, cursor)

@@ -31,8 +31,6 @@ from lib.providers.base import (
     CreateRequest,
     InstanceInfo,
     InstanceSummary,
-    MediaBytes,
-    MediaMessage,
     MediaSpec,
     NumberRef,
     PresetSecrets,
@@ -43,6 +41,7 @@ from lib.providers.base import (
 )
 from lib.providers.greenapi import errors as gerr
 from lib.providers.greenapi.states import to_state
+from lib.providers.parts import InPackage
 
 QR_LIFETIME = timedelta(seconds=20)        # the QR rotates every 20 s (account/QR)
 PAIRING_LIFETIME = timedelta(seconds=150)  # a pairing code lives ~2.5 min (GetAuthorizationCode)
@@ -72,7 +71,8 @@ def file_name(media: MediaSpec) -> str:
     return (media.file_name or base) + ext
 
 
-class GreenApiProvider(Provider):
+class GreenApiProvider(InPackage, Provider):
+    package = "lib.providers.greenapi"
     name = "green-api"
 
     def __init__(self, api_url: str, media_url: str, partner_url: str, partner_token: str | None,
@@ -275,58 +275,9 @@ class GreenApiProvider(Provider):
         value = data.get("idInstance") if isinstance(data, Mapping) else None
         return str(value) if isinstance(value, (int, str)) and str(value) else None
 
-    # -- media ---------------------------------------------------------------------------------------
-    def fetch_media(self, ref: NumberRef, message: MediaMessage) -> MediaBytes:
-        from lib.providers.greenapi import media as green_media  # noqa: PLC0415
-
-        return green_media.fetch(self, ref, message)
-
-    # -- conversations ---------------------------------------------------------------------------------
-    def check_whatsapp(self, ref: NumberRef, phone: str) -> str | None:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        return chats.check_whatsapp(self, ref, phone)
-
-    def mark_read(self, ref: NumberRef, chat_id: str, unread: list[tuple[str, str | None]]) -> None:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        chats.mark_read(self, ref, chat_id, unread)
-
-    def send_reaction(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool, author: str | None,
-                      emoji: str) -> None:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        chats.send_reaction(self, ref, chat_id, message_id, from_me, author, emoji)
-
-    def edit_message(self, ref: NumberRef, chat_id: str, message_id: str, text: str) -> None:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        chats.edit_message(self, ref, chat_id, message_id, text)
-
-    def delete_message(self, ref: NumberRef, chat_id: str, message_id: str, from_me: bool,
-                       author: str | None) -> None:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        chats.delete_message(self, ref, chat_id, message_id, from_me, author)
-
+    # Media fetching and the conversation calls: lib/providers/parts.py, in this package's media.py and chats.py.
     def capabilities(self) -> dict[str, Any]:
         s = super().capabilities()
         # Pairing codes: getAuthorizationCode; without a partner token users link instances of their own.
         return {**s, "pairing_code": True, "instances": "created" if self.partner_token else "linked",
                 "media": ["image", "video", "audio", "voice", "document"]}
-
-    def avatar_url(self, ref: NumberRef, chat_id: str) -> str | None:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        return chats.avatar_url(self, ref, chat_id)
-
-    def group_info(self, ref: NumberRef, group_id: str) -> dict[str, Any]:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        return chats.group_info(self, ref, group_id)
-
-    def history_page(self, ref: NumberRef, since: datetime, until: datetime,
-                     cursor: dict[str, Any] | None) -> tuple[list[Event], dict[str, Any] | None]:
-        from lib.providers.greenapi import chats  # noqa: PLC0415
-
-        return chats.history_page(self, ref, since, until, cursor)
