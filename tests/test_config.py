@@ -1,16 +1,32 @@
 from __future__ import annotations
 
 import pytest
+import respx
 
-from lib import config, errors
+from lib import config, db, errors
+
+SUPABASE = "https://proj.supabase.co"
 
 
-def test_defaults_follow_the_plan():
-    s = config.load({})
-    assert s.default_provider == "green-api"
-    assert s.evolution_rollout == "off"
-    assert s.evolution_webhook_max_age_seconds == 300
-    assert s.transport == "postgrest"
+@respx.mock
+def test_a_deployment_with_only_supabase_variables_reaches_its_data_over_postgrest(monkeypatch):
+    """No DATABASE_URL and no DATA_TRANSPORT (a Vercel project linked to Supabase): every data call is
+    an RPC to PostgREST with the service-role key, and nothing needs a PostgreSQL connection string.
+    (The other defaults are asserted where they show: tests/api/test_numbers_flow.py for the provider
+    and the rollout, tests/api/test_webhooks.py for the webhook JWT window.)"""
+    for name in ("DATABASE_URL", "DATA_TRANSPORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPABASE_URL", SUPABASE)
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-for-tests-0123456789")
+    route = respx.post(f"{SUPABASE}/rest/v1/rpc/app_health").respond(200, json={"ok": True})
+    config.reset()
+    db.use(None)  # build the transport from this environment, as a cold function does
+    try:
+        assert db.call("app_health") == {"ok": True}
+    finally:
+        db.use(None)
+        config.reset()
+    assert route.calls.last.request.headers["apikey"] == "service-role-key-for-tests-0123456789"
 
 
 @pytest.mark.parametrize(("env", "variable"), [

@@ -69,6 +69,22 @@ def test_evolution_is_behind_the_rollout_flag(api, sims, alice, monkeypatch, rol
         assert not sims["evolution"].instances
 
 
+def test_a_deployment_that_sets_no_rollout_offers_evolution_to_nobody(api, sims, alice, bob, sql, monkeypatch):
+    """Configuring an Evolution server (URL, key, secret) is not enough: until EVOLUTION_ROLLOUT is
+    set, nobody, not even a user on the beta allow-list, can add an Evolution number."""
+    monkeypatch.delenv("EVOLUTION_ROLLOUT")
+    from lib import config, providers
+    config.reset()
+    providers.reset()
+    sql.execute("insert into private.provider_rollout (user_id, provider) values (%s, 'evolution')", (bob.id,))
+    for user in (alice, bob):
+        items = {p["name"]: p for p in api.get("/api/v1/providers", headers=user.headers).json()["items"]}
+        assert items["evolution"]["available"] is False and items["green-api"]["available"] is True
+        r = create(api, user, provider="evolution")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "provider_not_enabled"
+    assert not sims["evolution"].instances
+
+
 def test_beta_users_on_the_allow_list_get_evolution(api, sims, alice, sql, monkeypatch):
     monkeypatch.setenv("EVOLUTION_ROLLOUT", "beta")
     from lib import config
