@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +261,20 @@ def test_a_flapping_server_is_told_down_and_up_once_then_summarised(sql, databas
     db.call("monitor_evaluate", p_settings={})
     rows = _outbox(sql, "server_down")
     assert [r[1] for r in rows] == ["opened", "resolved", "summary"] and "failing after flapping" in rows[2][2]
+
+
+def test_every_runbook_section_an_alert_points_to_exists(sql, database):
+    """The on-call reads `Runbook: "<section>"` in the alert and looks for that section."""
+    _probe(sql, False, 900)
+    _probe(sql, False, 0)
+    _calls(sql, "green-api", 40, 40)
+    for _ in range(25):
+        db.call("record_webhook_auth_failure", p_provider="evolution", p_reason="bad_signature", p_source="10.0.0.1")
+    out = db.call("monitor_evaluate", p_settings={"server_down_after_seconds": 300, "min_calls": 20,
+                                                  "error_rate": 0.1, "auth_failures": 20})
+    assert (out["server_down"], out["error_rate:green-api"], out["auth_failures:evolution"]) == ("opened",) * 3
+    pointers = [m for row in _outbox(sql) for m in re.findall(r'Runbook: "([^"]+)"', row[2] + "\n" + row[3])]
+    assert len(pointers) >= 3, pointers
+    runbook = (Path(__file__).resolve().parents[2] / "docs" / "runbook.md").read_text()
+    sections = {m.strip() for m in re.findall(r"^#+ (.+)$", runbook, re.M)}
+    assert set(pointers) <= sections, set(pointers) - sections
