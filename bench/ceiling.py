@@ -1,23 +1,30 @@
 """Our webhook path against the ceiling our own design allows, in one process tree and one run.
 
-    .venv/bin/python -m bench.ceiling [seconds] [connections]
+    .venv/bin/python -m bench.ceiling [seconds] [connections] [--tokens N]
 
 Both run on the local server stack (lib.dev.server + lib.http), the same embedded PostgreSQL and
 the same pool size (DB_POOL_MAX, default 5), driven by wrk (Debian package; installed when
 missing) with signed Evolution `messages.upsert` bodies, 10 % of them redeliveries. The ceiling
 handler parses the JSON and makes one `insert … on conflict do nothing`. Prints events/s,
 p50/p99, the ratio, and rows stored against the inserts the servers acknowledged.
+
+Evolution mints one webhook JWT per event with `iat` in whole seconds, so a number's events of one
+second share a token, which we verify once (lib/webhook_auth.py caches the check). By default every
+request carries one token (one busy number); `--tokens N` rotates N distinct tokens instead — with N
+above the cache's 4,096 every request pays a full verification, as when each event comes from
+another number.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench._env import Env
@@ -28,6 +35,7 @@ from lib.webhook_auth import evolution_number_key, sign_evolution
 SECRET = "bench-evolution-webhook-secret-0123456789"
 HERE = Path(__file__).resolve().parent
 LUA = r"""
+local tokens, headers = TOKENS, HEADERS
 local counter, prefix = 0, ""
 inserted = 0
 local threads = {}
@@ -38,7 +46,8 @@ function request()
   local n = counter
   if counter % 10 == 0 then n = counter - 1 end   -- a redelivery of the previous event
   local body = string.format(TEMPLATE, prefix .. "-" .. n)
-  return wrk.format("POST", nil, HEADERS, body)
+  headers["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1]
+  return wrk.format("POST", nil, headers, body)
 end
 function response(status, headers, body)
   if string.find(body, '"inserted":1', 1, true) then inserted = inserted + 1 end
@@ -62,15 +71,18 @@ def wrk() -> str:
     return found
 
 
-def run(url: str, headers: dict[str, str], template: str, seconds: int, connections: int) -> dict[str, float]:
-    lua = LUA.replace("TEMPLATE", json.dumps(template)).replace(
-        "HEADERS", "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}")
+def run(url: str, headers: dict[str, str], tokens: list[str], template: str, seconds: int,
+        connections: int) -> dict[str, float]:
+    lua = LUA.replace("TEMPLATE", json.dumps(template)).replace("TOKENS", "{" + ",".join(map(json.dumps, tokens)) + "}")
+    lua = lua.replace("HEADERS", "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua)
     proc = subprocess.run([wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
                          capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"wrk failed: {proc.stdout} {proc.stderr}")
+    if "RESULT" not in proc.stdout:
+        raise RuntimeError(f"wrk printed no result: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
     out = proc.stdout
     os.unlink(f.name)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -80,8 +92,12 @@ def run(url: str, headers: dict[str, str], template: str, seconds: int, connecti
 
 
 def main() -> None:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
-    connections = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    parser = argparse.ArgumentParser(prog="bench.ceiling")
+    parser.add_argument("seconds", type=int, nargs="?", default=15)
+    parser.add_argument("connections", type=int, nargs="?", default=16)
+    parser.add_argument("--tokens", type=int, default=1, help="distinct webhook tokens to rotate")
+    opts = parser.parse_args()
+    seconds, connections = opts.seconds, opts.connections
     os.environ.setdefault("DB_POOL_MAX", "5")
     with Env() as env:
         os.environ["EVOLUTION_WEBHOOK_SECRET"] = SECRET
@@ -93,22 +109,27 @@ def main() -> None:
                                  (env.user,)).fetchone()[0]
         env.sql.execute("insert into private.number_secrets (number_id, api_token) values (%s, 'tok')", (number,))
         env.sql.execute("create table public.bench_ceiling (id text primary key)")
-        token = sign_evolution(evolution_number_key(SECRET, number))
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        key, now = evolution_number_key(SECRET, number), int(time.time())
+        # Distinct tokens differ in a claim Evolution does not send (`n`); all are inside the age window.
+        tokens = [sign_evolution(key, iat=now - i % 120, **({"n": i} if opts.tokens > 1 else {}))
+                  for i in range(opts.tokens)]
+        headers = {"Content-Type": "application/json"}
         template = json.dumps({"event": "messages.upsert", "instance": "inbox-bench", "apikey": "tok", "data": {
             "key": {"remoteJid": "5511999990002@s.whatsapp.net", "fromMe": False, "id": "__ID__"},
             "pushName": "Bench", "message": {"conversation": "a message of a customer"},
             "messageType": "conversation", "messageTimestamp": 1764150000}}).replace("%", "%%").replace("__ID__", "%s")
         ceiling_server, ceiling_base = serve_in_thread(api_dir=HERE / "ceiling_api" / "api")
         try:
-            ours = run(f"{env.base}/api/v1/webhooks/evolution/{number}", headers, template, seconds, connections)
-            ceiling = run(f"{ceiling_base}/api/ceiling", headers, template, seconds, connections)
+            ours = run(f"{env.base}/api/v1/webhooks/evolution/{number}", headers, tokens, template, seconds,
+                       connections)
+            ceiling = run(f"{ceiling_base}/api/ceiling", headers, tokens, template, seconds, connections)
         finally:
             ceiling_server.shutdown()
             ceiling_server.server_close()
         stored = env.sql.execute("select count(*) from public.messages").fetchone()[0]
         ceiling_stored = env.sql.execute("select count(*) from public.bench_ceiling").fetchone()[0]
-    print(f"{connections} connections, {seconds} s each, pool {pool}, 10 % redeliveries")
+    print(f"{connections} connections, {seconds} s each, pool {pool}, 10 % redeliveries, "
+          f"{opts.tokens} distinct webhook token(s)")
     print(f"ours     {ours['rate']:8.0f} events/s  p50 {ours['p50']:6.1f} ms  p99 {ours['p99']:6.1f} ms  "
           f"errors {ours['errors']}  rows stored {stored} / inserts acknowledged {ours['inserted']}")
     print(f"ceiling  {ceiling['rate']:8.0f} events/s  p50 {ceiling['p50']:6.1f} ms  p99 {ceiling['p99']:6.1f} ms  "
