@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 log() { printf '==> %s\n' "$*"; }
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo ./provision.sh)" >&2; exit 1; }
 [ -f .env ] || { echo "create .env first: cp .env.example .env, then replace every CHANGE_ME" >&2; exit 1; }
-if grep -q 'CHANGE_ME' .env; then
+if grep -q '^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*=.*CHANGE_ME' .env; then  # a setting's value, not the header comment
   echo ".env still has CHANGE_ME placeholders; generate secrets with: openssl rand -hex 32" >&2
   exit 1
 fi

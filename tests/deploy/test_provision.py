@@ -69,14 +69,16 @@ exit 0
 
 
 def env_text(**changes: str) -> str:
-    """The settings of the kit's .env.example, every CHANGE_ME replaced by a secret of its own, then
-    `changes` (the settings only: the example's comments name CHANGE_ME too)."""
+    """The kit's .env.example as the operator is told to fill it: copied, comments and all, every
+    CHANGE_ME value replaced by a secret of its own; then `changes`."""
     lines = []
     for line in (KIT / ".env.example").read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep and not line.startswith("#"):
             value = f"{key.lower()}-generated-secret" if value.startswith("CHANGE_ME") else value
             lines.append(f"{key}={changes.pop(key, value)}")
+        else:
+            lines.append(line)  # the header says "replace every CHANGE_ME": a comment, not a placeholder
     lines += [f"{k}={v}" for k, v in changes.items()]
     return "\n".join(lines) + "\n"
 
