@@ -7,9 +7,23 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import core_schema
 
 from lib.errors import InvalidRequest
+
+
+class HttpUrl:
+    """pydantic's `HttpUrl` rule — http or https, at most 2,083 characters, parsed and normalised by
+    pydantic-core's URL parser — without importing `pydantic.networks`, which imports
+    importlib.metadata: ~30 ms of every cold start of a route that validates a body. Validates to
+    pydantic-core's `Url`; `str()` of it is the normalised URL, as with `HttpUrl`."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.url_schema(allowed_schemes=["http", "https"], max_length=2083,
+                                      serialization=core_schema.to_string_ser_schema())
+
 
 Digits = Annotated[str, Field(pattern=r"^\d{8,15}$", description="international number, digits only")]
 
