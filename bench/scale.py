@@ -84,7 +84,7 @@ def measure(env: Env, number: str, chat: str, token: str, seconds: int) -> dict[
         "pushName": "Bench", "message": {"conversation": "a message of a customer"},
         "messageType": "conversation", "messageTimestamp": 1764150000}}).replace("%", "%%").replace("__ID__", "%s")
     ingest = run(f"{env.base}/api/v1/webhooks/evolution/{number}",
-                 {"Authorization": f"Bearer {sig}", "Content-Type": "application/json"}, template, seconds, 16)
+                 {"Content-Type": "application/json"}, [sig], template, seconds, 16)
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=env.base, timeout=10) as client:
         return {"ingest": ingest["rate"], "list numbers": p50(client, "/api/v1/numbers", auth),
