@@ -103,6 +103,10 @@ begin
                                     case when v_event ->> 'direction' = 'inbound' and not coalesce((v_event ->> 'is_group')::boolean, false)
                                          then v_event ->> 'chat_name' end,
                                     (v_event ->> 'is_group')::boolean);
+      -- Lock order: the chat, then the message id, as complete_send and change_or_park take them.
+      -- Taking the id first deadlocked with our own send completing while its echo was inserted
+      -- (tests/db/test_send_races.py).
+      perform 1 from public.chats c where c.id = v_chat for no key update;
       perform private.lock_message(v_number.id, v_mid);
       v_status := case when v_event ->> 'direction' = 'inbound' then 'received'
                        when v_event ->> 'from_me_source' = 'api' then 'pending'
