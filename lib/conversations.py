@@ -174,7 +174,9 @@ def restart(owner: str, number_id: str) -> dict[str, Any]:
 def resend(owner: str, message_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
     """Send a failed message again, as a new message (the failed one stays, for the record). Once per
     Idempotency-Key; without one, once per failed message."""
-    from lib import messaging, schemas  # noqa: PLC0415
+    from lib import messaging  # noqa: PLC0415
+    from lib.schemas.base import parse  # noqa: PLC0415
+    from lib.schemas.messages import SendRequest  # noqa: PLC0415
 
     msg = _target(owner, message_id)["message"]
     if msg["status"] != "failed":
@@ -190,7 +192,7 @@ def resend(owner: str, message_id: str, idempotency_key: str | None) -> tuple[in
         raise Conflict("this message has nothing we can send again", code="not_resendable")
     if msg.get("quoted_provider_message_id"):
         body["quoted_message_id"] = msg["quoted_provider_message_id"]
-    request = schemas.parse(schemas.SendRequest, body)
+    request = parse(SendRequest, body)
     return messaging.send(owner, msg["chat_id"], idempotency_key or f"resend:{message_id}", request)
 
 

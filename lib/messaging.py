@@ -21,7 +21,7 @@ from lib.providers import get_provider
 from lib.providers.base import MediaSpec, NumberRef
 
 if TYPE_CHECKING:
-    from lib.schemas import SendRequest
+    from lib.schemas.messages import SendRequest
 
 _log = log.get("messaging")
 

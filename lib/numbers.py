@@ -25,7 +25,7 @@ from lib.providers import provider as provider_named
 from lib.providers.base import ConnectionState, CreateRequest, NumberRef, PresetSecrets, QrCode
 
 if TYPE_CHECKING:  # pydantic is imported by the routes that validate a body, not by every number route
-    from lib.schemas import CreateNumberRequest
+    from lib.schemas.numbers import CreateNumberRequest
 
 _log = log.get("numbers")
 ONBOARDING = ("pending", "qr")

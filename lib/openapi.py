@@ -11,15 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lib import schemas
+from lib.schemas import conversations, media, messages, numbers, responses
 
 REF = "#/components/schemas/{model}"
-MODELS: list[type[BaseModel]] = [schemas.CreateNumberRequest, schemas.SendRequest, schemas.NumberOut,
-                                 schemas.NumberList, schemas.MessageOut, schemas.ErrorBody, schemas.EvolutionHealth,
-                                 schemas.UploadRequest, schemas.UploadOut]
-MODELS += [schemas.StartChatRequest, schemas.ChatOut, schemas.ReadOut, schemas.ConversationMessageOut,
-           schemas.EditMessageRequest, schemas.ReactionRequest, schemas.ProviderList, schemas.HistoryRequest,
-           schemas.HistoryImportList]
+MODELS: list[type[BaseModel]] = [
+    numbers.CreateNumberRequest, messages.SendRequest, responses.NumberOut, responses.NumberList, responses.MessageOut,
+    responses.ErrorBody, responses.EvolutionHealth, media.UploadRequest, responses.UploadOut,
+    conversations.StartChatRequest, responses.ChatOut, responses.ReadOut, responses.ConversationMessageOut,
+    conversations.EditMessageRequest, conversations.ReactionRequest, responses.ProviderList,
+    conversations.HistoryRequest, responses.HistoryImportList]
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -36,7 +36,7 @@ def _errors(*codes: int) -> dict[str, Any]:
             413: "body over 4.5 MB", 415: "body is not JSON", 422: "the provider refused, or cannot do this",
             429: "rate limited by the provider", 502: "provider error", 503: "provider or database unreachable",
             504: "outcome unknown: the provider may have carried the request out"}
-    return {str(c): _json(schemas.ErrorBody, text[c]) for c in codes}
+    return {str(c): _json(responses.ErrorBody, text[c]) for c in codes}
 
 
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
@@ -57,32 +57,32 @@ def document() -> dict[str, Any]:
                     "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                                "maximum": 100, "default": 50}},
                                    {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
-                    "responses": {"200": _json(schemas.NumberList, "a page of numbers"), **_errors(400, 401)}},
+                    "responses": {"200": _json(responses.NumberList, "a page of numbers"), **_errors(400, 401)}},
             "post": {"summary": "Add a number (creates the provider instance; returns the QR)",
                      "operationId": "createNumber", "parameters": [IDEMPOTENCY],
                      "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": _ref(schemas.CreateNumberRequest)}}},
-                     "responses": {"201": _json(schemas.NumberOut, "created"),
-                                   "200": _json(schemas.NumberOut, "replay of an earlier request with this key"),
+                         "schema": _ref(numbers.CreateNumberRequest)}}},
+                     "responses": {"201": _json(responses.NumberOut, "created"),
+                                   "200": _json(responses.NumberOut, "replay of an earlier request with this key"),
                                    **_errors(*common, 409, 422, 429, 502, 503)}},
         },
         "/api/v1/numbers/{id}": {
             "parameters": [ID],
             "get": {"summary": "A number with its status and current QR (poll while scanning)",
                     "operationId": "getNumber",
-                    "responses": {"200": _json(schemas.NumberOut, "the number"), **_errors(401, 404)}},
+                    "responses": {"200": _json(responses.NumberOut, "the number"), **_errors(401, 404)}},
             "delete": {"summary": "Tear the instance down and soft-delete the number (repeatable); `force=true` "
                                   "deletes here even when the provider stays unreachable (the sync job removes "
                                   "the orphan instance later)",
                        "operationId": "deleteNumber",
                        "parameters": [{"name": "force", "in": "query", "schema": {"type": "boolean",
                                                                                   "default": False}}],
-                       "responses": {"200": _json(schemas.NumberOut, "deleted"), **_errors(401, 404, 502, 503)}},
+                       "responses": {"200": _json(responses.NumberOut, "deleted"), **_errors(401, 404, 502, 503)}},
         },
         "/api/v1/numbers/{id}/reconnect": {
             "parameters": [ID],
             "post": {"summary": "A fresh QR for a disconnected number", "operationId": "reconnectNumber",
-                     "responses": {"200": _json(schemas.NumberOut, "the number with a new QR"),
+                     "responses": {"200": _json(responses.NumberOut, "the number with a new QR"),
                                    **_errors(400, 401, 404, 409, 422, 429, 502, 503)}},
         },
         "/api/v1/chats/{id}/send": {
@@ -90,9 +90,9 @@ def document() -> dict[str, Any]:
             "post": {"summary": "Send text or media by URL, once per Idempotency-Key", "operationId": "sendMessage",
                      "parameters": [{**IDEMPOTENCY, "required": True}],
                      "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": _ref(schemas.SendRequest)}}},
-                     "responses": {"201": _json(schemas.MessageOut, "accepted by the provider"),
-                                   "200": _json(schemas.MessageOut, "replay of an earlier request with this key"),
+                         "schema": _ref(messages.SendRequest)}}},
+                     "responses": {"201": _json(responses.MessageOut, "accepted by the provider"),
+                                   "200": _json(responses.MessageOut, "replay of an earlier request with this key"),
                                    **_errors(*common, 404, 409, 422, 429, 502, 503, 504)}},
         },
         "/api/v1/messages/{id}/media": {
@@ -101,22 +101,22 @@ def document() -> dict[str, Any]:
                     "responses": {"302": {"description": "`Location`: a presigned URL valid 5 minutes"},
                                   "202": {"description": "still being fetched from the provider; retry after "
                                                          "`Retry-After` seconds"},
-                                  "410": _json(schemas.ErrorBody, "`media_failed`: it could not be stored (reason)"),
+                                  "410": _json(responses.ErrorBody, "`media_failed`: it could not be stored (reason)"),
                                   **_errors(401, 404, 503)}},
         },
         "/api/v1/media/uploads": {
             "post": {"summary": "A presigned PUT for a file to send (then send it with `media.upload_id`)",
                      "operationId": "createUpload",
                      "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": _ref(schemas.UploadRequest)}}},
-                     "responses": {"201": _json(schemas.UploadOut, "PUT the bytes to `url`"),
+                         "schema": _ref(media.UploadRequest)}}},
+                     "responses": {"201": _json(responses.UploadOut, "PUT the bytes to `url`"),
                                    **_errors(400, 401, 405, 413, 415, 503)}},
         },
         "/api/health/evolution": {
             "get": {"summary": "Evolution reachability and instance health (details with the cron secret)",
                     "operationId": "evolutionHealth", "security": [{"cronSecret": []}, {}],
-                    "responses": {"200": _json(schemas.EvolutionHealth, "healthy"),
-                                  "503": _json(schemas.EvolutionHealth, "unhealthy")}},
+                    "responses": {"200": _json(responses.EvolutionHealth, "healthy"),
+                                  "503": _json(responses.EvolutionHealth, "unhealthy")}},
         },
     }
     paths.update(conversation_paths())
@@ -141,26 +141,26 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 def conversation_paths() -> dict[str, Any]:
     """Conversations and the frontend's flows (lib/conversations.py)."""
-    msg = schemas.ConversationMessageOut
+    msg = responses.ConversationMessageOut
     return {
         "/api/v1/numbers/{id}/chats": {
             "parameters": [ID],
             "post": {"summary": "Start a conversation: the phone is checked on WhatsApp", "operationId": "startChat",
-                     "requestBody": _body(schemas.StartChatRequest),
-                     "responses": {"201": _json(schemas.ChatOut, "a new chat"),
-                                   "200": _json(schemas.ChatOut, "the existing chat with this contact"),
+                     "requestBody": _body(conversations.StartChatRequest),
+                     "responses": {"201": _json(responses.ChatOut, "a new chat"),
+                                   "200": _json(responses.ChatOut, "the existing chat with this contact"),
                                    **_errors(400, 401, 404, 405, 409, 413, 415, 422, 429, 502, 503)}},
         },
         "/api/v1/chats/{id}": {
             "parameters": [ID],
             "get": {"summary": "The chat with its avatar and, for a group, subject and participants (cached)",
-                    "operationId": "getChat", "responses": {"200": _json(schemas.ChatOut, "the chat"),
+                    "operationId": "getChat", "responses": {"200": _json(responses.ChatOut, "the chat"),
                                                             **_errors(401, 404)}},
         },
         "/api/v1/chats/{id}/read": {
             "parameters": [ID],
             "post": {"summary": "Mark the chat read and send the provider's read receipt", "operationId": "readChat",
-                     "responses": {"200": _json(schemas.ReadOut, "read"), **_errors(401, 404, 405)}},
+                     "responses": {"200": _json(responses.ReadOut, "read"), **_errors(401, 404, 405)}},
         },
         "/api/v1/messages/{id}": {
             "parameters": [ID],
@@ -169,7 +169,7 @@ def conversation_paths() -> dict[str, Any]:
                                     "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}}],
                     "responses": {"200": _json(msg, "the message"), **_errors(400, 401, 404)}},
             "patch": {"summary": "Edit the text of a message we sent", "operationId": "editMessage",
-                      "requestBody": _body(schemas.EditMessageRequest),
+                      "requestBody": _body(conversations.EditMessageRequest),
                       "responses": {"200": _json(msg, "edited"),
                                     **_errors(400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504)}},
             "delete": {"summary": "Delete a message we sent, for everyone (repeatable)", "operationId": "deleteMessage",
@@ -178,7 +178,7 @@ def conversation_paths() -> dict[str, Any]:
         "/api/v1/messages/{id}/reaction": {
             "parameters": [ID],
             "post": {"summary": "React to a message; an empty emoji removes our reaction", "operationId": "react",
-                     "requestBody": _body(schemas.ReactionRequest),
+                     "requestBody": _body(conversations.ReactionRequest),
                      "responses": {"200": _json(msg, "the message with its reactions"),
                                    **_errors(400, 401, 404, 405, 409, 413, 415, 422, 429, 502, 503, 504)}},
         },
@@ -186,30 +186,30 @@ def conversation_paths() -> dict[str, Any]:
             "parameters": [ID],
             "post": {"summary": "Send a failed message again, as a new message", "operationId": "resendMessage",
                      "parameters": [IDEMPOTENCY],
-                     "responses": {"201": _json(schemas.MessageOut, "sent again"),
-                                   "200": _json(schemas.MessageOut, "replay of an earlier resend"),
+                     "responses": {"201": _json(responses.MessageOut, "sent again"),
+                                   "200": _json(responses.MessageOut, "replay of an earlier resend"),
                                    **_errors(401, 404, 405, 409, 422, 429, 502, 503, 504)}},
         },
         "/api/v1/numbers/{id}/restart": {
             "parameters": [ID],
             "post": {"summary": "Restart a stuck session", "operationId": "restartNumber",
-                     "responses": {"200": _json(schemas.NumberOut, "restarted"),
+                     "responses": {"200": _json(responses.NumberOut, "restarted"),
                                    **_errors(401, 404, 405, 409, 422, 429, 502, 503)}},
         },
         "/api/v1/numbers/{id}/history": {
             "parameters": [ID],
             "get": {"summary": "The number's history imports and their progress", "operationId": "listHistoryImports",
-                    "responses": {"200": _json(schemas.HistoryImportList, "newest first"), **_errors(401, 404)}},
+                    "responses": {"200": _json(responses.HistoryImportList, "newest first"), **_errors(401, 404)}},
             "post": {"summary": "Import the history the provider holds (resumes an open import)",
                      "operationId": "importHistory",
                      "requestBody": {"required": False, "content": {"application/json": {
-                         "schema": _ref(schemas.HistoryRequest)}}},
-                     "responses": {"200": _json(schemas.HistoryImportOut, "the import after this run"),
+                         "schema": _ref(conversations.HistoryRequest)}}},
+                     "responses": {"200": _json(responses.HistoryImportOut, "the import after this run"),
                                    **_errors(400, 401, 404, 405, 409, 413, 415)}},
         },
         "/api/v1/providers": {
             "get": {"summary": "The providers this user may add, and what each can do", "operationId": "listProviders",
-                    "responses": {"200": _json(schemas.ProviderList, "the providers"), **_errors(401)}},
+                    "responses": {"200": _json(responses.ProviderList, "the providers"), **_errors(401)}},
         },
     }
 

@@ -1,11 +1,11 @@
-"""lib/schemas.py: request validation."""
+"""lib/schemas/: request validation."""
 
 from __future__ import annotations
 
 import pydantic
 import pytest
 
-from lib import schemas
+from lib.schemas import base
 
 URLS = ["https://cdn.example.com/a b.jpg", "http://example.com", "HTTPS://Example.COM:443/x?y=1#z",
         "https://xn--bcher-kva.example/", "https://bücher.example/pfad", "http://0x7f.1/", "http://[::1]:8080/",
@@ -14,7 +14,7 @@ URLS = ["https://cdn.example.com/a b.jpg", "http://example.com", "HTTPS://Exampl
 
 
 class Ours(pydantic.BaseModel):
-    url: schemas.HttpUrl
+    url: base.HttpUrl
 
 
 class Pydantics(pydantic.BaseModel):

@@ -14,8 +14,9 @@ class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `hand
 
     def post(self, req: Request) -> Response:
         owner = auth.user_id(req)
-        from lib import schemas  # noqa: PLC0415 - pydantic only where a body is validated (cold start)
+        from lib.schemas.base import parse  # noqa: PLC0415 - pydantic only where a body is validated
+        from lib.schemas.numbers import CreateNumberRequest  # noqa: PLC0415
 
-        body = schemas.parse(schemas.CreateNumberRequest, req.json_object())
+        body = parse(CreateNumberRequest, req.json_object())
         status, number = numbers.create(owner, body, req.header("Idempotency-Key"))
         return Response(status, number)

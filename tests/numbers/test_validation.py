@@ -6,7 +6,7 @@ import pytest
 
 from lib import config, errors
 from lib.numbers import check_green_api_url, idempotency_key, request_hash
-from lib.schemas import CreateNumberRequest
+from lib.schemas.numbers import CreateNumberRequest
 
 
 @pytest.fixture(autouse=True)

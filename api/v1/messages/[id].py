@@ -18,9 +18,10 @@ class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `hand
     def patch(self, req: Request) -> Response:
         owner = auth.user_id(req)
         message_id = uuid_param(req, "message_not_found")
-        from lib import schemas  # noqa: PLC0415 - pydantic only where a body is validated (cold start)
+        from lib.schemas.base import parse  # noqa: PLC0415 - pydantic only where a body is validated
+        from lib.schemas.conversations import EditMessageRequest  # noqa: PLC0415
 
-        body = schemas.parse(schemas.EditMessageRequest, req.json_object())
+        body = parse(EditMessageRequest, req.json_object())
         return Response(200, conversations.edit(owner, message_id, body.text))
 
     def delete(self, req: Request) -> Response:

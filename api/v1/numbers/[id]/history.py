@@ -14,7 +14,8 @@ class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `hand
     def post(self, req: Request) -> Response:
         owner = auth.user_id(req)
         number_id = uuid_param(req, "number_not_found")
-        from lib import schemas  # noqa: PLC0415 - pydantic only where a body is validated (cold start)
+        from lib.schemas.base import parse  # noqa: PLC0415 - pydantic only where a body is validated
+        from lib.schemas.conversations import HistoryRequest  # noqa: PLC0415
 
-        body = schemas.parse(schemas.HistoryRequest, req.json_object() if req.body else {})
+        body = parse(HistoryRequest, req.json_object() if req.body else {})
         return Response(200, conversations.import_history(owner, number_id, body.since))
