@@ -237,7 +237,7 @@ def chat(owner: str, chat_id: str) -> dict[str, Any]:
 
 
 # -- history and recovery -------------------------------------------------------------------------------
-HISTORY_DAYS = 7         # how far back a first connection imports (issue 13's default)
+HISTORY_DAYS = 7         # how far back a first connection imports
 HISTORY_BUDGET = 40.0    # seconds one run spends, inside the 60 s function limit; the next run resumes
 
 

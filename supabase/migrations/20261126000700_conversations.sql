@@ -1,4 +1,4 @@
--- Conversations the way an inbox works (issue 13): unread counts kept by the ingest call itself,
+-- Conversations the way an inbox works: unread counts kept by the ingest call itself,
 -- reactions on their target message (never a message row, never the preview), edits that keep the
 -- previous text, deletes that hide the content from the owner's reads, and starting a chat.
 --
@@ -49,13 +49,20 @@ grant select, insert, update, delete on private.deleted_message_content, private
   to service_role;
 
 -- -- JSON shapes ---------------------------------------------------------------------------------------
+-- Profiles (avatar, group participants) are cached on the chat: 20261126001000_chat_profiles.sql.
+alter table public.chats
+  add column if not exists avatar_url text,
+  add column if not exists participants jsonb,  -- groups: [{"id": "<digits>@c.us", "admin": bool}]
+  add column if not exists profile_expires_at timestamptz;
+
 create or replace function public.chat_json(c public.chats)
 returns jsonb language sql stable set search_path = ''
 as $$
   select jsonb_build_object(
     'id', c.id, 'number_id', c.number_id, 'wa_chat_id', c.wa_chat_id, 'name', c.name, 'is_group', c.is_group,
     'last_message_preview', c.last_message_preview, 'last_message_at', c.last_message_at,
-    'unread_count', c.unread_count, 'last_read_at', c.last_read_at, 'created_at', c.created_at)
+    'unread_count', c.unread_count, 'last_read_at', c.last_read_at, 'created_at', c.created_at,
+    'avatar_url', c.avatar_url, 'participants', c.participants)
 $$;
 
 -- message_json plus what conversations add; a deleted message's content is absent unless p_content

@@ -1,4 +1,4 @@
--- Live updates (issue 13): the frontend subscribes to changes of its chats, messages and numbers over
+-- Live updates: the frontend subscribes to changes of its chats, messages and numbers over
 -- Supabase Realtime. Realtime's Postgres Changes deliver rows of the tables in the
 -- `supabase_realtime` publication, each checked against the table's RLS policies for the subscriber
 -- (https://supabase.com/docs/guides/realtime/postgres-changes), so owners see only their own rows.

@@ -1,22 +1,7 @@
--- Names and faces (issue 13): a person's chat name follows the latest name WhatsApp gives (not the
+-- Names and faces: a person's chat name follows the latest name WhatsApp gives (not the
 -- first push name ever seen); a group gets its subject and participants, and every chat an avatar,
--- fetched lazily from the provider and cached with an expiry.
-
-alter table public.chats
-  add column if not exists avatar_url text,
-  add column if not exists participants jsonb,  -- groups: [{"id": "<digits>@c.us", "admin": bool}]
-  add column if not exists profile_expires_at timestamptz;
+-- fetched lazily from the provider and cached with an expiry (the columns: 20261126000700_conversations.sql).
 -- The name rule (the latest non-empty name wins) is in resolve_chat, 20261126009000_ingest_fast.sql.
-
-create or replace function public.chat_json(c public.chats)
-returns jsonb language sql stable set search_path = ''
-as $$
-  select jsonb_build_object(
-    'id', c.id, 'number_id', c.number_id, 'wa_chat_id', c.wa_chat_id, 'name', c.name, 'is_group', c.is_group,
-    'last_message_preview', c.last_message_preview, 'last_message_at', c.last_message_at,
-    'unread_count', c.unread_count, 'last_read_at', c.last_read_at, 'created_at', c.created_at,
-    'avatar_url', c.avatar_url, 'participants', c.participants)
-$$;
 
 -- The chat, and — when its cached profile has expired — what the provider calls need.
 create or replace function public.chat_profile(p_owner uuid, p_chat_id uuid)
@@ -64,7 +49,5 @@ begin
 end $$;
 
 select private.backend_only(
-  'public.resolve_chat(uuid, uuid, text, text, text, boolean)',
-  'public.chat_json(public.chats)',
   'public.chat_profile(uuid, uuid)',
   'public.save_chat_profile(uuid, uuid, text, text, jsonb, integer)');

@@ -1,4 +1,4 @@
--- History import and recovery (issue 13): the recent history a provider holds is imported through the
+-- History import and recovery: the recent history a provider holds is imported through the
 -- same idempotent ingest_webhook (a webhook and an import of one message make one row), in pages whose
 -- progress is stored here — resumable, and visible to the owner (RLS, Realtime).
 

@@ -1,5 +1,5 @@
 """The crons over HTTP against the simulators, a real SMTP server and a real HTTP receiver (Slack):
-the evidence issue 11 asks for."""
+server down and back, a logged-out number, flapping, error rate, a failed delivery retried."""
 
 from __future__ import annotations
 
