@@ -38,14 +38,6 @@ def normalize_phone(raw: str) -> str:
     return value
 
 
-def _ref(n: dict[str, Any]) -> NumberRef:
-    log.register_secret(n.get("api_token"))
-    data = dict(n.get("instance_data") or {})
-    data["managed"] = bool(n.get("managed_instance"))
-    return NumberRef(number_id=n["id"], provider=n["provider"], provider_instance_id=n.get("provider_instance_id"),
-                     instance_data=data, api_token=n.get("api_token"))
-
-
 # -- start a conversation -----------------------------------------------------------------------------
 def start_chat(owner: str, number_id: str, phone: str) -> tuple[int, dict[str, Any]]:
     """The chat with `phone` on this number: 200 when it exists, 201 when made, 422 not_on_whatsapp."""
@@ -53,7 +45,7 @@ def start_chat(owner: str, number_id: str, phone: str) -> tuple[int, dict[str, A
     found = db.call("begin_start_chat", p_owner=owner, p_number_id=number_id, p_wa_chat_id=f"{digits}@c.us")
     if found.get("chat"):
         return 200, found["chat"]
-    ref = _ref(found["number"])
+    ref = NumberRef.from_row(found["number"])
     chat_id = get_provider(ref).check_whatsapp(ref, digits)
     if not chat_id:
         raise ProviderRejected(f"+{digits} is not on WhatsApp", code="not_on_whatsapp", provider=ref.provider)
@@ -71,7 +63,7 @@ def read(owner: str, chat_id: str) -> dict[str, Any]:
     unread = [(u["id"], u.get("author")) for u in row.get("unread") or []]
     if not unread:
         return {"chat": chat, "receipt": "not_needed"}
-    ref = _ref(n)
+    ref = NumberRef.from_row(n)
     try:
         get_provider(ref).mark_read(ref, chat["wa_chat_id"], unread)
     except AppError as exc:
@@ -94,7 +86,7 @@ def _actionable(row: dict[str, Any], what: str) -> tuple[NumberRef, dict[str, An
     if row["number"]["status"] in ("pending", "qr", "logged_out", "blocked"):
         raise Conflict(f"this number is not connected ({row['number']['status']}): reconnect it first",
                        code="number_disconnected")
-    return _ref(row["number"]), msg
+    return NumberRef.from_row(row["number"]), msg
 
 
 def get_message(owner: str, message_id: str, include_deleted: bool = False) -> dict[str, Any]:
@@ -166,7 +158,7 @@ def restart(owner: str, number_id: str) -> dict[str, Any]:
     if row["status"] in ("pending", "qr", "logged_out", "blocked"):
         raise Conflict(f"this number is {row['status']}: a restart cannot help; reconnect it with a new QR",
                        code="reconnect_required")
-    ref = _ref(row)
+    ref = NumberRef.from_row(row)
     get_provider(ref).restart(ref)
     return numbers.get(owner, number_id)
 
@@ -223,7 +215,7 @@ def chat(owner: str, chat_id: str) -> dict[str, Any]:
     row = db.call("chat_profile", p_owner=owner, p_chat_id=chat_id)
     if not row.get("due"):
         return row["chat"]
-    ref, current = _ref(row["number"]), row["chat"]
+    ref, current = NumberRef.from_row(row["number"]), row["chat"]
     prov = get_provider(ref)
     try:
         avatar = prov.avatar_url(ref, current["wa_chat_id"])
@@ -254,7 +246,7 @@ def import_history(owner: str | None, number_id: str, since: datetime | None = N
     started = time.monotonic()
     since = since or datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
     begun = db.call("history_begin", p_owner=owner, p_number_id=number_id, p_since=since, p_reason=reason)
-    job, cursor, ref = begun["import"], begun.get("cursor"), _ref(begun["number"])
+    job, cursor, ref = begun["import"], begun.get("cursor"), NumberRef.from_row(begun["number"])
     prov = get_provider(ref)
     window = (datetime.fromisoformat(job["since"]), datetime.fromisoformat(job["until"]))
     while True:

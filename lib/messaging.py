@@ -67,9 +67,7 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
         return 200, message
 
     n = prep["number"]
-    log.register_secret(n.get("api_token"))
-    ref = NumberRef(n["id"], n["provider"], n.get("provider_instance_id"), n.get("instance_data") or {},
-                    n.get("api_token"))
+    ref = NumberRef.from_row(n)
     provider = get_provider(ref)
     try:
         if body.type == "text":

@@ -40,15 +40,6 @@ def public_number(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in PUBLIC_FIELDS}
 
 
-def _ref(row: dict[str, Any]) -> NumberRef:
-    log.register_secret(row.get("api_token"))
-    data = dict(row.get("instance_data") or {})
-    data["managed"] = bool(row.get("managed_instance"))
-    return NumberRef(number_id=row["id"], provider=row["provider"],
-                     provider_instance_id=row.get("provider_instance_id"),
-                     instance_data=data, api_token=row.get("api_token"), webhook_token=row.get("webhook_token"))
-
-
 def list_numbers(owner: str, limit: int, cursor: tuple[str, str] | None) -> dict[str, Any]:
     after, after_id = cursor if cursor else (None, None)
     page = db.call("list_numbers", p_owner=owner, p_limit=limit, p_after=after, p_after_id=after_id)
@@ -204,7 +195,7 @@ def _expired(value: str | None) -> bool:
 
 
 def _refresh_qr(owner: str, row: dict[str, Any]) -> dict[str, Any] | None:
-    ref = _ref(row)
+    ref = NumberRef.from_row(row)
     try:
         result = get_provider(ref).connect(ref)
     except (ProviderError, NotSupported) as exc:
@@ -228,7 +219,7 @@ def reconnect(owner: str, number_id: str, phone: str | None = None) -> dict[str,
     if not row.get("provider_instance_id"):
         raise InvalidRequest("this number was never fully created; delete it and add it again",
                              code="number_incomplete")
-    ref = _ref(row)
+    ref = NumberRef.from_row(row)
     prov = get_provider(ref)
     state = prov.connection_state(ref)
     if state.status == "active":
@@ -255,6 +246,6 @@ def delete(owner: str, number_id: str) -> dict[str, Any]:
             raise
         return public_number(db.call("delete_number", p_owner=owner, p_number_id=number_id))
     if row.get("provider_instance_id"):
-        ref = _ref(row)
+        ref = NumberRef.from_row(row)
         get_provider(ref).teardown(ref)
     return public_number(db.call("delete_number", p_owner=owner, p_number_id=number_id))

@@ -43,9 +43,7 @@ def resync_webhooks(provider_name: str) -> dict[str, int]:
     prov = provider(provider_name)
     counts = {"configured": 0, "failed": 0}
     for n in db.call("live_numbers_with_secrets", p_provider=provider_name):
-        log.register_secret(n.get("api_token"))
-        ref = NumberRef(n["id"], provider_name, n["provider_instance_id"],
-                        {**(n.get("instance_data") or {}), "managed": n.get("managed_instance")}, n.get("api_token"))
+        ref = NumberRef.from_row(n, provider_name)
         try:
             prov.configure_webhook(ref)
             counts["configured"] += 1

@@ -55,8 +55,7 @@ def _abandon_stale(name: str) -> int:
     count = 0
     for n in db.call("stale_pending_numbers", p_provider=name, p_older_than_seconds=STALE_AFTER_SECONDS):
         if n.get("provider_instance_id") and n.get("managed_instance"):
-            ref = NumberRef(n["id"], name, n["provider_instance_id"], {**(n.get("instance_data") or {}),
-                                                                        "managed": True}, n.get("api_token"))
+            ref = NumberRef.from_row(n, name)
             try:
                 prov.delete(ref)
             except (InstanceNotFound, NotSupported):

@@ -45,9 +45,7 @@ def persist(job: dict[str, Any]) -> dict[str, Any]:
     from lib.providers.base import MediaMessage, NumberRef  # noqa: PLC0415
 
     n = job["number"]
-    log.register_secret(n.get("api_token"))
-    ref = NumberRef(n["id"], n["provider"], n.get("provider_instance_id"), n.get("instance_data") or {},
-                    n.get("api_token"))
+    ref = NumberRef.from_row(n)
     max_bytes = config.settings().media_max_bytes
     wanted = MediaMessage(provider_message_id=job["provider_message_id"], chat_id=job["chat_id"], type=job["type"],
                           url=job.get("media_url"), mime_type=job.get("mime_type"), file_name=job.get("file_name"),

@@ -22,17 +22,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from lib import config, db, log, resilience
 from lib.errors import AppError
 from lib.monitor import outbox, probes
 from lib.providers import provider
-from lib.providers.evolution.provider import digits
+from lib.providers.base import NumberRef
+from lib.providers.naming import digits
 
 _log = log.get("keepalive")
 BATCH = 200
-LIVE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
 def _evolution_live(row: dict[str, Any]) -> bool:
@@ -65,7 +63,7 @@ def check(row: dict[str, Any]) -> dict[str, Any]:
     if live is None or live(row):
         return {**state, "result": "ok"}
     try:
-        provider(row["provider"]).restart(probes.ref(row))
+        provider(row["provider"]).restart(NumberRef.from_row(row))
     except AppError as exc:
         _log.warning("stuck session not restarted", extra={"number_id": row["id"], "code": exc.code})
         return {**state, "result": "restart_failed:" + exc.code}

@@ -92,11 +92,6 @@ def probe_and_record_evolution(instance: str | None = None) -> dict[str, Any] | 
     return result
 
 
-def ref(row: dict[str, Any]) -> NumberRef:
-    return NumberRef(row["id"], row["provider"], row.get("provider_instance_id"), row.get("instance_data") or {},
-                     row.get("api_token"))
-
-
 def run_bounded(rows: Iterable[dict[str, Any]], fn: Callable[[dict[str, Any]], dict[str, Any]],
                 deadline: float, concurrency: int) -> list[dict[str, Any]]:
     """fn over rows with at most `concurrency` in flight; rows not started by `deadline` are
@@ -128,7 +123,7 @@ def run_bounded(rows: Iterable[dict[str, Any]], fn: Callable[[dict[str, Any]], d
 def number_state(row: dict[str, Any]) -> dict[str, Any]:
     """The provider's view of one number; a provider error is a result, not an exception."""
     try:
-        state = provider(row["provider"]).connection_state(ref(row))
+        state = provider(row["provider"]).connection_state(NumberRef.from_row(row))
     except AppError as exc:
         return {"number_id": row["id"], "error": exc.code}
     return {"number_id": row["id"], "status": state.status, "raw_state": state.raw_state,

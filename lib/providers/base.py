@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
+from lib import log
 from lib.errors import InstanceNotFound, NotSupported, NumberDisconnected
 from lib.events import Event, NumberStatus
 
@@ -29,6 +30,17 @@ class NumberRef:
     instance_data: Mapping[str, Any] = field(default_factory=dict)
     api_token: str | None = field(default=None, repr=False)
     webhook_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], provider: str | None = None) -> NumberRef:
+        """From a `numbers` row with its secrets, as the SQL functions return it. The token is registered
+        for redaction before anything can log it; `managed_instance` travels in `instance_data`."""
+        log.register_secret(row.get("api_token"))
+        data = dict(row.get("instance_data") or {})
+        if "managed_instance" in row:
+            data["managed"] = bool(row["managed_instance"])
+        return cls(str(row["id"]), provider or row["provider"], row.get("provider_instance_id"), data,
+                   row.get("api_token"), row.get("webhook_token"))
 
 
 @dataclass(frozen=True)
