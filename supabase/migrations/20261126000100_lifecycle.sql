@@ -250,11 +250,12 @@ begin
   -- Events the provider sent during creation may already have moved the number (to `active` when
   -- it was linked before): what we learnt from the create answer is applied as the user's action
   -- only while nothing newer arrived.
-  perform public.record_connection(p_number_id, p_status, p_raw_state, null, p_reason, now(), 'api', null,
-                                   v.status = 'pending');
-  update public.numbers
-     set qr_code = p_qr_code, pairing_code = p_pairing_code, qr_expires_at = p_qr_expires_at
-   where id = p_number_id and status = 'qr' and (p_qr_code is not null or p_pairing_code is not null);
+  if p_status = 'qr' then
+    perform private.store_qr(p_number_id, p_qr_code, p_pairing_code, p_qr_expires_at, now(), 'api', v.status = 'pending');
+  else
+    perform public.record_connection(p_number_id, p_status, p_raw_state, null, p_reason, now(), 'api', null,
+                                     v.status = 'pending');
+  end if;
   select * into v from public.numbers where id = p_number_id;
   return public.number_json(v);
 end $$;
@@ -348,6 +349,8 @@ as $$
 $$;
 
 -- Which of these number ids still belong to a live number (orphan instances are named after ids).
+-- It replaces live_instance_ids, which matched GREEN-API ids only and has no caller left.
+drop function if exists public.live_instance_ids(text, jsonb);
 create or replace function public.live_number_ids(p_number_ids jsonb)
 returns jsonb language sql stable set search_path = ''
 as $$

@@ -266,29 +266,6 @@ begin
   end if;
 end $$;
 
--- Until the number state machine calls the hook itself (its migration replaces record_connection),
--- a trigger calls it. Created only when no function calls the hook yet, so it never fires twice.
-create or replace function private.numbers_status_changed_trigger()
-returns trigger language plpgsql set search_path = ''
-as $$
-begin
-  perform private.on_number_status_changed(new.id, old.status, new.status, new.status_reason,
-                                           coalesce(nullif(current_setting('app.status_source', true), ''), 'unknown'),
-                                           coalesce(new.status_changed_at, now()));
-  return null;
-end $$;
-
-do $$
-begin
-  if not exists (select 1 from pg_proc p join pg_namespace s on s.oid = p.pronamespace
-                  where s.nspname in ('public', 'private') and p.proname <> 'numbers_status_changed_trigger'
-                    and p.prosrc like '%on_number_status_changed(%' and p.proname <> 'on_number_status_changed') then
-    create trigger numbers_status_changed after update of status on public.numbers
-      for each row when (old.status is distinct from new.status)
-      execute function private.numbers_status_changed_trigger();
-  end if;
-end $$;
-
 -- 4. Recording -------------------------------------------------------------------------------------
 -- Samples from a process (lib/monitor/recorder.py drain()). Never raises: metrics must not fail
 -- the call they ride along with.
@@ -395,10 +372,8 @@ begin
     select status into v_current from public.numbers where id = (r ->> 'number_id')::uuid and deleted_at is null;
     if v_current is not null and v_current is distinct from r ->> 'status'
        and not (r ->> 'status' = 'connecting' and v_current in ('qr', 'pending')) then
-      perform set_config('app.status_source', 'health', true);
       perform public.record_connection((r ->> 'number_id')::uuid, r ->> 'status', r ->> 'raw_state',
                                        (r ->> 'reason_code')::integer, r ->> 'reason', now(), 'health', null);
-      perform set_config('app.status_source', '', true);
       v_changed := v_changed + 1;
     end if;
   end loop;

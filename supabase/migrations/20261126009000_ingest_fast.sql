@@ -180,6 +180,7 @@ begin
            where c.id = v_chat and (c.read_up_to is null or c.read_up_to < v_read_at);
         end if;
       end if;
+      perform private.lock_chat_of(v_number.id, v_event ->> 'provider_message_id');  -- chat, then message id
       perform private.lock_message(v_number.id, v_event ->> 'provider_message_id');
       perform public.apply_message_status(v_number.id, v_event ->> 'provider_message_id', v_event ->> 'status',
                                           v_event ->> 'reason', v_at);
