@@ -7,8 +7,11 @@ nothing fetched in the background, a fresh profile per browser.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -32,8 +35,11 @@ def chromium_path() -> str:
 
 class Browser:
     def __init__(self, binary: str):
-        self.profile = tempfile.TemporaryDirectory(prefix="chromium-")
+        # Chromium's helper processes can still write to the profile after the main one exits: the whole
+        # process group is stopped in close(), and a file left behind does not fail the test.
+        self.profile = tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True)
         self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
+                                     start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = Path(self.profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -107,10 +113,12 @@ class Browser:
             if hasattr(self, "ws"):
                 self.ws.close()
         finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, sig)
+                try:
+                    self.proc.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
             self.profile.cleanup()
