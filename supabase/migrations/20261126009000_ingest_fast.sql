@@ -216,7 +216,7 @@ returns uuid language plpgsql set search_path = ''
 as $$
 declare
   v_chat uuid;
-  v_lid_chat uuid;
+  v_lid_chat public.chats%rowtype;
   v_name text;
   v_known_lid text;
 begin
@@ -256,11 +256,19 @@ begin
   if p_lid is not null and p_chat_id not like '%@lid' then
     -- A chat first seen by its LID alone is the same person: fold it into the phone chat. The LID
     -- lock is held, so no message can be committed into it while it is being folded.
-    select id into v_lid_chat from public.chats
+    -- Its unread count adds up, and the later of the two last messages stays the preview.
+    select * into v_lid_chat from public.chats
      where number_id = p_number_id and lid = p_lid and id <> v_chat for update;
-    if v_lid_chat is not null then
-      update public.messages set chat_id = v_chat where chat_id = v_lid_chat;
-      delete from public.chats where id = v_lid_chat;
+    if v_lid_chat.id is not null then
+      update public.messages set chat_id = v_chat where chat_id = v_lid_chat.id;
+      update public.chats c
+         set unread_count = c.unread_count + v_lid_chat.unread_count,
+             last_message_preview = case when c.last_message_at is null or v_lid_chat.last_message_at > c.last_message_at
+                                         then v_lid_chat.last_message_preview else c.last_message_preview end,
+             last_message_at = greatest(c.last_message_at, v_lid_chat.last_message_at),
+             name = coalesce(c.name, v_lid_chat.name), updated_at = now()
+       where c.id = v_chat;
+      delete from public.chats where id = v_lid_chat.id;
     end if;
   end if;
   if p_lid is not null then
