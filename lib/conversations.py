@@ -21,6 +21,9 @@ from lib.providers.base import NumberRef
 _log = log.get("conversations")
 _PHONE_NOISE = re.compile(r"[\s().\-/]")
 
+# A number in one of these states has no session a provider call could use.
+NOT_CONNECTED = ("pending", "qr", "logged_out", "blocked")
+
 
 def normalize_phone(raw: str) -> str:
     """Digits of an international number from any common way of writing it."""
@@ -83,7 +86,7 @@ def _actionable(row: dict[str, Any], what: str) -> tuple[NumberRef, dict[str, An
         raise Conflict(f"this message has not reached WhatsApp, so it cannot be {what}", code="message_not_sent")
     if msg.get("deleted"):
         raise Conflict(f"this message was deleted, so it cannot be {what}", code="message_deleted")
-    if row["number"]["status"] in ("pending", "qr", "logged_out", "blocked"):
+    if row["number"]["status"] in NOT_CONNECTED:
         raise Conflict(f"this number is not connected ({row['number']['status']}): reconnect it first",
                        code="number_disconnected")
     return NumberRef.from_row(row["number"]), msg
@@ -93,8 +96,11 @@ def get_message(owner: str, message_id: str, include_deleted: bool = False) -> d
     return _target(owner, message_id, include_deleted)["message"]
 
 
-def react(owner: str, message_id: str, emoji: str) -> dict[str, Any]:
+def react(owner: str, message_id: str, emoji: str, chat_id: str | None = None) -> dict[str, Any]:
+    """React to a message; with `chat_id`, only to a message of that chat (a reaction sent through /send)."""
     row = _target(owner, message_id)
+    if chat_id is not None and row["message"].get("chat_id") != chat_id:
+        raise InvalidRequest("target_message_id is not a message of this chat", code="target_not_in_chat")
     ref, msg = _actionable(row, "reacted to")
     get_provider(ref).send_reaction(ref, row["wa_chat_id"], msg["provider_message_id"],
                                     msg["direction"] == "outbound", _author(row), emoji)
@@ -155,7 +161,7 @@ def restart(owner: str, number_id: str) -> dict[str, Any]:
     from lib import numbers  # noqa: PLC0415
 
     row = db.call("number_for_provider", p_owner=owner, p_number_id=number_id)
-    if row["status"] in ("pending", "qr", "logged_out", "blocked"):
+    if row["status"] in NOT_CONNECTED:
         raise Conflict(f"this number is {row['status']}: a restart cannot help; reconnect it with a new QR",
                        code="reconnect_required")
     ref = NumberRef.from_row(row)
@@ -294,5 +300,6 @@ def run_due_imports(budget: float = HISTORY_BUDGET, limit: int = 20) -> dict[str
 
 def recover(number_id: str, since: datetime) -> dict[str, Any]:
     """After an outage (the provider's server was down, or webhooks stopped for this number since
-    `since`): import the missed window through the same ingest. For the health cron and operators."""
+    `since`): import the missed window through the same ingest. For operators; the health cron
+    imports a server outage's window itself (run_due_imports)."""
     return import_history(None, number_id, since, "recovery")

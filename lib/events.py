@@ -93,7 +93,29 @@ class IgnoredEvent:
     kind: Literal["ignored"] = "ignored"
 
 
-Event = MessageEvent | MessageStatusEvent | ConnectionEvent | QrEvent | IgnoredEvent
+@dataclass(frozen=True)
+class MessageEditEvent:
+    """A message's text was edited (by its sender); `provider_message_id` names the edited message."""
+
+    provider_message_id: str
+    text: str | None
+    timestamp: datetime
+    chat_id: str | None = None
+    kind: Literal["edit"] = "edit"
+
+
+@dataclass(frozen=True)
+class MessageDeleteEvent:
+    """A message was deleted for everyone; `provider_message_id` names the deleted message."""
+
+    provider_message_id: str
+    timestamp: datetime
+    chat_id: str | None = None
+    kind: Literal["delete"] = "delete"
+
+
+Event = (MessageEvent | MessageStatusEvent | ConnectionEvent | QrEvent | IgnoredEvent | MessageEditEvent
+         | MessageDeleteEvent)
 
 
 def to_json(event: Event) -> dict[str, Any]:
@@ -140,27 +162,3 @@ def canonical_jid(jid: str | None) -> str | None:
 
 def is_lid(jid: str | None) -> bool:
     return bool(jid) and jid.endswith("@lid")
-
-
-@dataclass(frozen=True)
-class MessageEditEvent:
-    """A message's text was edited (by its sender); `provider_message_id` names the edited message."""
-
-    provider_message_id: str
-    text: str | None
-    timestamp: datetime
-    chat_id: str | None = None
-    kind: Literal["edit"] = "edit"
-
-
-@dataclass(frozen=True)
-class MessageDeleteEvent:
-    """A message was deleted for everyone; `provider_message_id` names the deleted message."""
-
-    provider_message_id: str
-    timestamp: datetime
-    chat_id: str | None = None
-    kind: Literal["delete"] = "delete"
-
-
-Event = Event | MessageEditEvent | MessageDeleteEvent  # noqa: PLW0127 - extended by the conversation events

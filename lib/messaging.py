@@ -88,9 +88,7 @@ def _react(owner: str, chat_id: str, target: str, emoji: str) -> dict[str, Any]:
     Repeating one sets the same emoji again: harmless, so it needs no idempotency record."""
     from lib import conversations  # noqa: PLC0415
 
-    if conversations.get_message(owner, target).get("chat_id") != chat_id:
-        raise InvalidRequest("target_message_id is not a message of this chat", code="target_not_in_chat")
-    return conversations.react(owner, target, emoji)
+    return conversations.react(owner, target, emoji, chat_id)
 
 
 @retry(retry=retry_if_exception_type(DatabaseUnavailable), stop=stop_after_attempt(3),

@@ -13,6 +13,7 @@ minutes; percentiles are read from them (`quantile`).
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from typing import Any
@@ -21,14 +22,10 @@ BUCKETS_MS: tuple[float, ...] = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
 MAX_KEYS = 2000
 _lock = threading.Lock()
 _buf: dict[tuple[int, str, str], list[Any]] = {}  # (minute epoch, provider, metric) → [count, total, hist|None]
-_enabled = True
 
 
 def _bucket(ms: float) -> int:
-    for i, le in enumerate(BUCKETS_MS):
-        if ms <= le:
-            return i
-    return len(BUCKETS_MS)
+    return bisect.bisect_left(BUCKETS_MS, ms)  # the first bucket whose bound is >= ms; past the last: overflow
 
 
 def observe(provider: str, metric: str, value_ms: float | None = None, at: float | None = None) -> None:
@@ -55,9 +52,7 @@ def is_error(status: int | None, error: str | None) -> bool:
     return error is not None or status is None or status >= 500 or status == 429
 
 
-def record_call(provider: str, operation: str, status: int | None, latency_ms: float, error: str | None) -> None:
-    if not _enabled:
-        return
+def record_call(provider: str, status: int | None, latency_ms: float, error: str | None) -> None:
     observe(provider, "provider_calls", latency_ms)
     if is_error(status, error):
         observe(provider, "provider_errors")
@@ -99,11 +94,6 @@ def restore(samples: list[dict[str, Any]]) -> None:
 def pending() -> int:
     with _lock:
         return len(_buf)
-
-
-def set_enabled(value: bool) -> None:
-    global _enabled
-    _enabled = value
 
 
 def flush() -> int:

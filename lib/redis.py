@@ -1,4 +1,4 @@
-"""Upstash Redis (REST) for fast de-duplication markers and counters — optional and never required.
+"""Upstash Redis (REST) for fast de-duplication markers — optional and never required.
 
 Every operation is best-effort: with Redis unset, down or slow, it answers "not seen" / does
 nothing, and the database's unique keys alone keep webhooks exactly-once. The SDK's own HTTP client
@@ -9,8 +9,6 @@ retries and give it a 1 s timeout.
 from __future__ import annotations
 
 import threading
-import time
-from collections import Counter
 
 from lib import config, log
 
@@ -20,9 +18,6 @@ _client = None
 _client_key: tuple[str, str] | None = None
 TIMEOUT_SECONDS = 1.0
 
-# In-process counters, also readable when Redis is not configured.
-local_counters: Counter[str] = Counter()
-_counter_lock = threading.Lock()
 
 
 def client():
@@ -72,20 +67,3 @@ def mark(key: str, ttl_seconds: int = 86_400) -> None:
         redis.set(key, "1", ex=ttl_seconds)
     except Exception as exc:
         _log.warning("redis unavailable", extra={"op": "set", "error": type(exc).__name__})
-
-
-def incr(name: str, ttl_seconds: int = 7 * 86_400) -> None:
-    """Count an occurrence, per hour bucket: `counter:<name>:<YYYYMMDDHH>` (and in process)."""
-    with _counter_lock:
-        local_counters[name] += 1
-    redis = client()
-    if redis is None:
-        return
-    key = f"counter:{name}:{time.strftime('%Y%m%d%H', time.gmtime())}"
-    try:
-        pipe = redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, ttl_seconds)
-        pipe.exec()
-    except Exception as exc:
-        _log.warning("redis unavailable", extra={"op": "incr", "error": type(exc).__name__})

@@ -240,7 +240,7 @@ def _attempt(client: httpx.Client, call: Call, breaker: Breaker, attempt_no: int
 
 def _emit(call: Call, attempt: int, status: int | None, t0: float, error: str | None) -> None:
     latency = round((time.monotonic() - t0) * 1000, 2) if t0 else 0.0
-    recorder.record_call(call.provider, call.operation, status, latency, error)  # in memory; no I/O
+    recorder.record_call(call.provider, status, latency, error)  # in memory; no I/O
     _log.info("provider call", extra={
-    "provider": call.provider, "operation": call.operation, "instance": call.instance,
-    "http_status": status, "attempt": attempt, "latency_ms": latency, "error": error})
+        "provider": call.provider, "operation": call.operation, "instance": call.instance,
+        "http_status": status, "attempt": attempt, "latency_ms": latency, "error": error})

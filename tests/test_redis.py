@@ -50,16 +50,6 @@ def test_mark_then_seen_speak_the_rest_protocol(upstash):
     assert "upstash-telemetry-sdk" not in headers
 
 
-@respx.mock
-def test_counters_use_an_hourly_bucket_with_expiry(upstash):
-    route = respx.post(f"{URL}/pipeline").respond(200, json=[{"result": 1}, {"result": 1}])
-    redis.incr("webhook_auth_failures:evolution")
-    body = json.loads(route.calls.last.request.content)
-    assert body[0][0] == "INCR" and body[0][1].startswith("counter:webhook_auth_failures:evolution:")
-    assert body[1][:2] == ["EXPIRE", body[0][1]] and int(body[1][2]) > 0  # the bucket just counted expires
-    assert redis.local_counters["webhook_auth_failures:evolution"] >= 1
-
-
 @pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"),
                                      httpx.Response(500, text="oops"), httpx.Response(200, json={"error": "WRONGTYPE"})])
 @respx.mock

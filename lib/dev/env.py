@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from lib.dev.pg import free_port
 from lib.dev.server import ROOT
 
 DATA = ROOT / ".data"
@@ -71,12 +72,6 @@ def choose_port(variable: str, default: int, what: str, host: str = "127.0.0.1")
     print(f"note       port {default} ({what}) is in use, perhaps by another checkout's `make dev`; using {port} "
           f"(set {variable} to choose)", flush=True)
     return port
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def database(data_dir: Path, stack: contextlib.ExitStack) -> str:

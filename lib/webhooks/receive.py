@@ -39,7 +39,6 @@ Answer = tuple[int, dict[str, Any]]
 def _reject(provider: str, client: str, reason: str) -> None:
     _log.warning("webhook rejected", extra={"security": True, "provider": provider, "reason": reason,
                                             "source": client})
-    redis.incr(f"webhook_auth_failures:{provider}")
     try:  # counted in the database for the alert rule (lib/monitor); a 401 stays a 401 when it is down
         db.call("record_webhook_auth_failure", p_provider=provider, p_reason=reason, p_source=client)
     except Exception:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lib import config, providers, redis
+from lib import config, providers
 from lib.webhook_auth import evolution_number_key, sign_evolution
 from tests.api.conftest import add_chat
 
@@ -28,13 +28,13 @@ def test_events_evolution_sends_during_create_are_accepted(api, sims, alice, sql
     """Real Evolution starts the session inside POST /instance/create and delivers `connecting`
     webhooks (body apikey = the instance token) before it answers: none may be refused."""
     evo = sims["evolution"]
-    failures = redis.local_counters["webhook_auth_failures:evolution"]
+    failures = sql.execute("select count(*) from private.webhook_auth_failures").fetchone()[0]
     r = create(api, alice, provider="evolution")
     assert r.status_code == 201, r.text
     evo.wait_idle()
     during = [d for d in evo.deliveries if d.event == "connection.update"]
     assert len(during) == 3 and {d.status for d in during} == {200}
-    assert redis.local_counters["webhook_auth_failures:evolution"] == failures
+    assert sql.execute("select count(*) from private.webhook_auth_failures").fetchone()[0] == failures
     assert sql.execute("select count(*) from private.dead_letters").fetchone()[0] == 0
     assert r.json()["status"] == "qr"
 

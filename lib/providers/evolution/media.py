@@ -33,9 +33,7 @@ def fetch(provider: EvolutionProvider, ref: NumberRef, message: MediaMessage) ->
         try:
             got = download(message.url, message.max_bytes, provider.name)
             return MediaBytes(got.data, message.mime_type or got.mime_type, message.file_name)
-        except PayloadTooLarge:
-            raise
-        except ProviderError:
+        except ProviderError:  # (a file over the limit is PayloadTooLarge, not a ProviderError: it propagates)
             pass  # the S3 link expired or is unreachable: Evolution can still decrypt the message itself
     name = provider._instance(ref)
     body = provider._call("get_media", "POST", f"/chat/getBase64FromMediaMessage/{name}", ref.api_token,
