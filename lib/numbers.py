@@ -107,9 +107,6 @@ def create(owner: str, req: CreateNumberRequest, key: str | None) -> tuple[int, 
                     info.api_token, info.webhook_token)
     if qr is None and state.status != "active":
         qr, state = _try_connect(prov, ref, req.phone, state)
-    if qr is None and state.status in ("disconnected", "pending") and name == "evolution":
-        # Evolution answers `close` between its connection attempts; the QR follows by webhook.
-        state = ConnectionState("connecting", state.raw_state, None, "the QR code is not ready yet")
     status = "qr" if qr is not None and state.status != "active" else state.status
     try:
         number = db.call(

@@ -56,6 +56,14 @@ def to_number(chat_id: str) -> str:
     return digits(chat_id.split("@")[0]) or chat_id
 
 
+def _starting(state: ConnectionState) -> ConnectionState:
+    """A session being started: Evolution answers `close` between its connection attempts, and the QR
+    follows by webhook (observed on 2.3.6: create and connect answer `close` while the loop runs)."""
+    if state.status in ("disconnected", "pending"):
+        return ConnectionState("connecting", state.raw_state, None, "the QR code is not ready yet")
+    return state
+
+
 class EvolutionProvider(InPackage, Provider):
     package = "lib.providers.evolution"
     name = "evolution"
@@ -158,7 +166,7 @@ class EvolutionProvider(InPackage, Provider):
         return InstanceInfo(provider_instance_id=name, managed=True, api_token=token, qr=qr,
                             instance_data={"instanceName": name, "instanceId": inst.get("instanceId"),
                                            "integration": inst.get("integration", "WHATSAPP-BAILEYS")},
-                            state=to_state(inst.get("status")))
+                            state=_starting(to_state(inst.get("status"))))
 
     def _adopt(self, name: str, number_id: str) -> InstanceInfo:
         rows = self._call("fetch_instances", "GET", "/instance/fetchInstances", self.global_key,
@@ -174,7 +182,7 @@ class EvolutionProvider(InPackage, Provider):
         return InstanceInfo(provider_instance_id=name, managed=True, api_token=token,
                             instance_data={"instanceName": name, "instanceId": row.get("id"),
                                            "integration": row.get("integration", "WHATSAPP-BAILEYS")},
-                            state=to_state(row.get("connectionStatus"), row.get("disconnectionReasonCode")))
+                            state=_starting(to_state(row.get("connectionStatus"), row.get("disconnectionReasonCode"))))
 
     def configure_webhook(self, ref: NumberRef) -> None:
         name = self._instance(ref)
@@ -193,7 +201,7 @@ class EvolutionProvider(InPackage, Provider):
         body = self._call("connect", "GET", f"/instance/connect/{name}", ref.api_token,
                           params={"number": digits(phone)} if phone else None, instance=name)
         if isinstance(body.get("instance"), dict):
-            return to_state(body["instance"].get("state"))
+            return _starting(to_state(body["instance"].get("state")))
         qr = self._qr(body)
         if qr is None:
             return ConnectionState("connecting", "connecting", None, "the QR code is not ready yet; ask again")
