@@ -27,7 +27,7 @@ def test_a_new_conversation_with_a_number_that_has_never_written(api, alice, lin
     assert sent["chat_id"] == chat["id"] and sent["body"] == "hello there"
     last = line.sim.sent[-1]
     to = last.get("chatId") or last["key"]["remoteJid"]
-    assert to in ("5511999990003@c.us", "5511999990003@s.whatsapp.net")
+    assert to == ("5511999990003@s.whatsapp.net" if line.provider == "evolution" else "5511999990003@c.us")
     again = api.post(f"/api/v1/numbers/{line.number}/chats", json={"phone": "0055 11 99999 0003"},
                      headers=alice.headers)
     assert again.status_code == 200 and again.json()["id"] == chat["id"]
@@ -65,7 +65,8 @@ def test_the_chat_is_kept_under_the_identity_whatsapp_confirms(api, alice, sims,
 @pytest.mark.parametrize("phone", ["12345", "+55 11 abc", "5511999990002999999", ""])
 def test_a_malformed_phone_is_400(api, alice, line, phone):
     r = api.post(f"/api/v1/numbers/{line.number}/chats", json={"phone": phone}, headers=alice.headers)
-    assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_phone", "validation_failed")
+    expected = "validation_failed" if phone == "" else "invalid_phone"  # the schema refuses an empty one
+    assert (r.status_code, r.json()["error"]["code"]) == (400, expected), r.text
     assert checks(line) == []
 
 

@@ -139,7 +139,7 @@ def test_the_health_cron_records_provider_state_through_the_state_machine(api, s
     sims["evolution"].instances[name].state = "close"  # closed without telling us (no webhook)
     report = _health(api)
     assert report["numbers"]["changed"] == 1
-    assert sql.execute("select status from public.numbers where id = %s", (nid,)).fetchone()[0] != "active"
+    assert sql.execute("select status from public.numbers where id = %s", (nid,)).fetchone()[0] == "disconnected"
     assert sql.execute("select source from public.number_status_events where number_id = %s order by id desc "
                        "limit 1", (nid,)).fetchone()[0] == "health"
     assert len(alert_env["slack"].received) == 1  # leaving active, whoever noticed it

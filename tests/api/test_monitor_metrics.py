@@ -11,6 +11,7 @@ from lib import config
 from tests.conftest import TEST_CRON_SECRET, make_user
 from tests.monitor.conftest import _clean_monitor_tables, _empty_recorder  # noqa: F401
 from tests.monitor.helpers import evolution_number
+from tests.monitor.prometheus import assert_exposition_format
 
 CRON = {"Authorization": f"Bearer {TEST_CRON_SECRET}"}
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
@@ -69,11 +70,4 @@ def test_metrics_prometheus_text(api, traffic, how):
     assert 'wa_auth_failures_5m{provider="evolution"} 1' in text
     assert "wa_evolution_up 1" in text
     assert re.search(r'wa_provider_latency_ms\{provider="evolution",quantile="0.95"\} [0-9.]+', text)
-    # The exposition format: every sample line is `name{labels} value`, every metric has HELP and TYPE.
-    names = set()
-    for line in text.strip().splitlines():
-        if line.startswith("# TYPE "):
-            names.add(line.split()[2])
-        elif not line.startswith("# HELP "):
-            assert re.fullmatch(r'[a-z_][a-z0-9_]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+-]+', line), line
-            assert line.split("{")[0].split(" ")[0] in names
+    assert_exposition_format(text)

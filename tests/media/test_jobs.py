@@ -127,7 +127,10 @@ def test_two_workers_never_fetch_the_same_item(sql, message):
 
 def test_a_message_deleted_for_everyone_hides_its_media_and_is_not_fetched(sql, message):
     assert db.call("media_get", p_owner=message["owner"], p_message_id=message["id"], p_claim=False) is not None
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert message["id"] in [job["message_id"] for job in db.call("media_due", p_limit=10, p_now=later)]
+    sql.execute("update public.messages set media_lease_until = null where id = %s", (message["id"],))  # unclaim
     sql.execute("update public.messages set deleted_at = now() where id = %s", (message["id"],))
     assert db.call("media_get", p_owner=message["owner"], p_message_id=message["id"], p_claim=False) is None
-    due = db.call("media_due", p_limit=10, p_now=datetime.now(UTC) + timedelta(days=1))
+    due = db.call("media_due", p_limit=10, p_now=later)
     assert message["id"] not in [job["message_id"] for job in due]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lib.monitor import metrics, status_page
+from tests.monitor.prometheus import assert_exposition_format
 
 EMPTY = {"now": "2026-11-26T02:00:00+00:00", "evolution": None, "probes": [], "numbers": {}, "series": [],
          "last_minutes": [], "totals": [], "incidents": [], "alerts": [], "outbox_pending": 0,
@@ -38,6 +39,7 @@ def test_down_shows_since_when():
 
 def test_prometheus_text_without_data_is_still_valid():
     text = metrics.as_prometheus(EMPTY)
-    assert text.endswith("\n") and "# TYPE wa_alert_outbox_pending gauge" in text
+    assert_exposition_format(text)
+    assert "# TYPE wa_alert_outbox_pending gauge" in text
     assert "wa_alert_outbox_pending 0" in text and "wa_evolution_up" not in text.replace("# HELP wa_evolution_up", "")\
         .replace("# TYPE wa_evolution_up", "")
