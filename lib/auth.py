@@ -1,4 +1,4 @@
-"""Who is calling: Supabase access tokens verified locally, and the cron secret.
+"""Who is calling: Supabase access tokens verified locally (the cron secret: lib/cron_auth.py).
 
 Access tokens are verified without a network round trip on the request path: HS256 with the
 project's JWT secret (legacy Supabase keys), or ES256/RS256 against the project's JWKS, fetched
@@ -8,7 +8,6 @@ once and cached by PyJWT's PyJWKClient (Supabase's newer asymmetric signing keys
 
 from __future__ import annotations
 
-import hmac
 import threading
 import uuid
 
@@ -69,10 +68,3 @@ def user_id(req: Request) -> str:
         return str(uuid.UUID(str(claims["sub"])))
     except ValueError:
         raise Unauthorized("the access token names no user", code="invalid_token") from None
-
-
-def is_cron(req: Request) -> bool:
-    """Does the request carry `Authorization: Bearer $CRON_SECRET`? (Vercel Cron sends exactly that.)"""
-    secret = config.settings().cron_secret
-    value = req.header("Authorization") or ""
-    return bool(secret) and hmac.compare_digest(value.encode(), f"Bearer {secret}".encode())

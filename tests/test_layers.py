@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lib.webhooks", "lib.numbers", "lib.messaging", "lib.sync", "lib.ops", "lib.health", "lib.schemas",
      "lib.media", "lib.monitor", "lib.conversations", "lib.chats"),
     # the HTTP layer, and the modules that shape HTTP answers for a route
-    ("lib.http", "lib.auth", "lib.pagination", "lib.openapi", "lib.media.serve", "lib.monitor.web"),
+    ("lib.http", "lib.auth", "lib.cron_auth", "lib.pagination", "lib.openapi", "lib.media.serve", "lib.monitor.web"),
 ]
 NOT_BUNDLED = ("lib.dev", "lib.sim")
 

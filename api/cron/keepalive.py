@@ -1,14 +1,12 @@
 """GET /api/cron/keepalive — live check of every active session, restart of stuck ones (Vercel
 Cron, weekly, `Authorization: Bearer $CRON_SECRET`); resumes where the last run stopped."""
 
-from lib import auth
-from lib.errors import Unauthorized
+from lib import cron_auth
 from lib.http import JsonHandler, Request, Response
 from lib.monitor import keepalive
 
 
 class handler(JsonHandler):  # noqa: N801 - Vercel looks for a class named `handler`
     def get(self, req: Request) -> Response:
-        if not auth.is_cron(req):
-            raise Unauthorized("this endpoint is for the scheduler", code="unauthorized")
+        cron_auth.require_cron(req)
         return Response(200, keepalive.run())
