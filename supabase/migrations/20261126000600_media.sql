@@ -18,9 +18,12 @@ alter table public.messages
   add column media_stored_at timestamptz;
 create index messages_media_due_idx on public.messages (media_next_attempt_at) where media_state = 'pending';
 
--- Media the provider delivered (not our own API sends, which carry an idempotency key) starts
--- 'pending'. A BEFORE trigger with a WHEN clause: rows without media never call the function, and
--- the webhook's single SQL call stays single (bench/media.py measures the cost).
+-- Media the provider delivered (or that was sent from the phone) starts 'pending'. Not our own API
+-- sends (`from_me_source = 'api'`, set by prepare_send), nor their echo (Evolution `send.message`,
+-- GREEN-API `outgoingAPIMessageReceived`), which complete_send folds into our row: that file is
+-- already ours (an upload) or a URL we were given, and fetching it again would cost a provider call
+-- and leave an orphan object. A BEFORE trigger with a WHEN clause: rows without media never call
+-- the function, and the webhook's single SQL call stays single (bench/media.py measures the cost).
 create or replace function private.media_pending_on_insert()
 returns trigger language plpgsql set search_path = ''
 as $$
@@ -31,7 +34,7 @@ begin
 end $$;
 
 create trigger messages_media_pending before insert on public.messages
-  for each row when (new.media_state is null and new.idempotency_key is null
+  for each row when (new.media_state is null and new.from_me_source is distinct from 'api'
                      and new.type in ('image', 'video', 'audio', 'voice', 'document', 'sticker'))
   execute function private.media_pending_on_insert();
 

@@ -35,8 +35,9 @@ def test_the_trigger_marks_provider_media_pending_and_nothing_else(sql, message)
     text = sql.execute("insert into public.messages (chat_id, owner_id, number_id, provider_message_id, direction, "
                        "type, body) values (%s, %s, %s, 'T1', 'inbound', 'text', 'hi') returning id::text",
                        (message["chat"], message["owner"], message["number"])).fetchone()[0]
-    sent = sql.execute("insert into public.messages (chat_id, owner_id, number_id, direction, type, "
-                       "idempotency_key) values (%s, %s, %s, 'outbound', 'image', 'k1') returning id::text",
+    sent = sql.execute("insert into public.messages (chat_id, owner_id, number_id, direction, type, "  # as prepare_send
+                       "idempotency_key, from_me_source) values (%s, %s, %s, 'outbound', 'image', 'k1', 'api') "
+                       "returning id::text",
                        (message["chat"], message["owner"], message["number"])).fetchone()[0]
     echo = sql.execute("insert into public.messages (chat_id, owner_id, number_id, provider_message_id, direction, "
                        "type, from_me_source) values (%s, %s, %s, 'E1', 'outbound', 'image', 'api') returning id::text",
