@@ -13,6 +13,8 @@ _pool = None
 
 def pool():
     global _pool
+    if _pool is not None:  # no lock per request once the pool exists (the ceiling must not be slowed)
+        return _pool
     with _lock:
         if _pool is None:
             from psycopg_pool import ConnectionPool
