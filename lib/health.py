@@ -23,32 +23,26 @@ AGREES = {"active": {"active"}, "connecting": {"connecting", "qr", "pending"},
 
 def evolution(detailed: bool = True) -> tuple[bool, dict[str, Any]]:
     """The cheap probe (lib/monitor/probes.py; never `GET /`, which makes Evolution fetch
-    web.whatsapp.com), and for an authorised caller the instance comparison and the figures."""
-    report: dict[str, Any] = {}
-    healthy = True
+    web.whatsapp.com), and for an authorised caller the probe recorded with the version, the
+    instance comparison and the figures: three round trips to the database."""
     try:
         probe = probes.evolution_server()
     except AppError as exc:  # not configured
         probe = {"reachable": False, "ok": False, "error": exc.code, "latency_ms": 0.0}
-    report["evolution"] = dict(probe)
+    report: dict[str, Any] = {"evolution": probe}
+    healthy = bool(probe["ok"])
     instances = None
-    if not probe["ok"]:
-        healthy = False
-    elif detailed:
-        try:  # `GET /` (the only source of the version) at most once a day, recorded with this probe
-            fresh = probes.version_if_stale()
-            db.call("record_probe", p_target="evolution", p_ok=True, p_latency_ms=probe["latency_ms"],
-                    p_version=fresh, p_error=None)
-            known = fresh or (db.call("probe_version", p_target="evolution") or {}).get("version")
-            report["evolution"]["version"] = known
+    if healthy and detailed:
+        try:
+            probe["version"] = probes.record_evolution(probe)
         except AppError:
-            report["evolution"]["version"] = None
+            probe["version"] = None
         try:
             instances = {i.provider_instance_id: i for i in provider("evolution").list_instances()}
-            report["evolution"]["instances"] = len(instances)
+            probe["instances"] = len(instances)
         except AppError as exc:
             healthy = False
-            report["evolution"].update(reachable=False, error=exc.code)
+            probe.update(reachable=False, error=exc.code)
     if not detailed:
         return healthy, report
     try:
@@ -57,9 +51,7 @@ def evolution(detailed: bool = True) -> tuple[bool, dict[str, Any]]:
         if instances is not None:
             report["numbers"]["disagreements"] = [{k: v for k, v in d.items() if k != "state"}
                                                   for d in disagreements(ours["numbers"], instances)[:100]]
-        # Counted in the database (every function is its own process on Vercel).
-        failures = db.call("monitor_report", p_hours=1, p_rollup=False)["auth_failures_last_hour"]
-        report["webhook_auth_failures_last_hour"] = failures.get("evolution", 0)
+        report["webhook_auth_failures_last_hour"] = ours["auth_failures_last_hour"]
     except AppError as exc:
         healthy = False
         report["numbers"] = {"error": exc.code}

@@ -84,12 +84,16 @@ def probe_and_record_evolution(instance: str | None = None) -> dict[str, Any] | 
     if not (s.evolution_api_url and s.evolution_global_api_key):
         return None
     result = evolution_server(instance)
-    version = version_if_stale() if result["ok"] else None
-    db.call("record_probe", p_target="evolution", p_ok=result["ok"], p_latency_ms=result["latency_ms"],
-            p_version=version, p_error=result.get("error"))
-    if version:
-        result["version"] = version
+    result["version"] = record_evolution(result)
     return result
+
+
+def record_evolution(result: dict[str, Any]) -> str | None:
+    """Record a server probe; the version on record (asked afresh when the recorded one is older
+    than a day, else the last one known)."""
+    fresh = version_if_stale() if result["ok"] else None
+    return db.call("record_probe", p_target="evolution", p_ok=result["ok"], p_latency_ms=result["latency_ms"],
+                   p_version=fresh, p_error=result.get("error"))
 
 
 def run_bounded(rows: Iterable[dict[str, Any]], fn: Callable[[dict[str, Any]], dict[str, Any]],

@@ -294,15 +294,18 @@ as $$
   insert into private.webhook_auth_failures (provider, reason, source) values (p_provider, p_reason, left(p_source, 100))
 $$;
 
+-- Answers the version now on record (the fresh one, or the last one known): the detailed health
+-- check reports it without reading it back.
 create or replace function public.record_probe(p_target text, p_ok boolean, p_latency_ms double precision,
                                                p_version text, p_error text)
-returns void language sql set search_path = ''
+returns text language sql set search_path = ''
 as $$
   insert into private.monitor_probes (target, ok, latency_ms, version, error)
   values (p_target, p_ok, p_latency_ms,
           coalesce(p_version, (select version from private.monitor_probes
                                 where target = p_target and version is not null order by checked_at desc limit 1)),
           p_error)
+  returning version
 $$;
 
 -- The last version the server reported and when: the version comes from `GET /`, which is not
@@ -772,6 +775,26 @@ begin
          where at >= now() - interval '1 hour' group by provider) f), '{}'::jsonb)
   );
 end $$;
+
+-- The Evolution health check's figures in one read (redefines 20261125000600's): our numbers by
+-- status, each live number's instance to compare with the provider's, and the provider's webhook
+-- authentication failures of the last hour (counted here: every function is its own process).
+create or replace function public.provider_health(p_provider text)
+returns jsonb language sql stable set search_path = ''
+as $$
+  select jsonb_build_object(
+    'counts', coalesce((select jsonb_object_agg(status, n) from (
+                 select status, count(*) as n from public.numbers
+                  where provider = p_provider and deleted_at is null group by status) c), '{}'::jsonb),
+    'numbers', coalesce((select jsonb_agg(jsonb_build_object('id', id, 'instance', provider_instance_id,
+                                                             'status', status) order by created_at)
+                           from (select id, provider_instance_id, status, created_at from public.numbers
+                                  where provider = p_provider and deleted_at is null
+                                    and provider_instance_id is not null
+                                  order by created_at limit 2000) n), '[]'::jsonb),
+    'auth_failures_last_hour', (select count(*) from private.webhook_auth_failures
+                                 where provider = p_provider and at >= now() - interval '1 hour'))
+$$;
 
 select private.backend_only(
   'public.record_metric_samples(jsonb)',

@@ -50,8 +50,22 @@ def test_detailed_health_counts_authentication_failures_in_the_database(api, sim
         r = api.post("/api/v1/webhooks/evolution", content=b"{}",
                      headers={"Authorization": "Bearer nope", "Content-Type": "application/json"})
         assert r.status_code == 401
+    r = api.post("/api/v1/webhooks/greenapi", content=b"{}",
+                 headers={"Authorization": "Bearer nope", "Content-Type": "application/json"})
+    assert r.status_code == 401
     detailed = api.get("/api/health/evolution", headers=CRON).json()
-    assert detailed["webhook_auth_failures_last_hour"] == 2
+    assert detailed["webhook_auth_failures_last_hour"] == 2  # Evolution's alone
+
+
+def test_detailed_health_takes_three_round_trips_with_the_version_known(api, sims, database):
+    """The version last known, the numbers and the failure count: record_probe answers the version,
+    provider_health the count (no probe_version read-back, no whole monitor report)."""
+    api.get("/api/cron/health", headers=CRON)  # records the version (asked with `GET /` once a day)
+    before = database.round_trips
+    detailed = api.get("/api/health/evolution", headers=CRON).json()
+    assert detailed["evolution"]["version"] == "2.3.6"
+    # probe_version (is the version stale?), record_probe, provider_health
+    assert database.round_trips - before == 3
 
 
 def test_a_401_stays_a_401_when_the_database_is_down(api, sims, monkeypatch):
