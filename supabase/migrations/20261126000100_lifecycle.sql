@@ -151,6 +151,18 @@ as $$ select email::text from auth.users where id = p_user $$;
 
 revoke all on function private.user_exists(uuid), private.user_email(uuid) from public;
 
+-- What a provider call for a number needs, with its instance token, as lib.providers.base.NumberRef
+-- reads it (one copy for every function that hands a number to a provider call).
+create or replace function private.number_ref(v public.numbers)
+returns jsonb language sql stable set search_path = ''
+as $$
+  select jsonb_build_object('id', v.id, 'provider', v.provider, 'provider_instance_id', v.provider_instance_id,
+                            'status', v.status, 'instance_data', v.instance_data,
+                            'managed_instance', v.managed_instance,
+                            'api_token', (select s.api_token from private.number_secrets s where s.number_id = v.id))
+$$;
+revoke all on function private.number_ref(public.numbers) from public;
+
 -- 5. Creation: validated, quota-checked, race-safe per Idempotency-Key, secrets stored first -----
 drop function if exists public.begin_create_number(uuid, uuid, text, text, text, text, text, text);
 create or replace function public.begin_create_number(
@@ -339,11 +351,8 @@ end $$;
 create or replace function public.stale_pending_numbers(p_provider text, p_older_than_seconds integer)
 returns jsonb language sql stable set search_path = ''
 as $$
-  select coalesce(jsonb_agg(jsonb_build_object('id', n.id, 'provider', n.provider,
-                                               'provider_instance_id', n.provider_instance_id,
-                                               'instance_data', n.instance_data, 'managed_instance', n.managed_instance,
-                                               'api_token', s.api_token)), '[]'::jsonb)
-    from public.numbers n left join private.number_secrets s on s.number_id = n.id
+  select coalesce(jsonb_agg(private.number_ref(n)), '[]'::jsonb)
+    from public.numbers n
    where n.provider = p_provider and n.deleted_at is null and n.create_started_at is not null
      and n.create_started_at < now() - make_interval(secs => p_older_than_seconds)
 $$;

@@ -340,13 +340,11 @@ begin
        and (v_after is null or n.id > v_after)
      order by n.id limit greatest(1, least(p_limit, 2000))
   )
-  select jsonb_agg(jsonb_build_object('id', n.id, 'provider', n.provider, 'status', n.status,
-                                      'provider_instance_id', n.provider_instance_id, 'instance_data', n.instance_data,
-                                      'api_token', s.api_token, 'phone', n.phone, 'label', n.label,
-                                      'connected_at', n.connected_at) order by n.id),
+  select jsonb_agg(private.number_ref(n) || jsonb_build_object('phone', n.phone, 'label', n.label,
+                                                              'connected_at', n.connected_at) order by n.id),
          max(n.id::text)::uuid
     into v_rows, v_last
-    from pick join public.numbers n on n.id = pick.id left join private.number_secrets s on s.number_id = n.id;
+    from pick join public.numbers n on n.id = pick.id;
   -- Fewer than asked: the end of the table; the next run starts from the beginning.
   update private.monitor_cursors
      set value = case when coalesce(jsonb_array_length(v_rows), 0) < p_limit then null else v_last::text end,

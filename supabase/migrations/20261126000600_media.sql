@@ -47,14 +47,11 @@ as $$
            'direction', m.direction, 'provider_message_id', m.provider_message_id, 'chat_id', c.wa_chat_id,
            'media_url', m.media_url, 'mime_type', m.media_mime_type, 'file_name', m.media_file_name,
            'attempts', m.media_attempts, 'provider_marker', m.extra ->> 'provider_marker',
-           'number', jsonb_build_object('id', n.id, 'provider', n.provider,
-                                        'provider_instance_id', n.provider_instance_id,
-                                        'instance_data', n.instance_data, 'api_token', s.api_token))
+           'number', private.number_ref(n))
          order by m.media_next_attempt_at), '[]'::jsonb)
     from public.messages m
     join public.chats c on c.id = m.chat_id
     join public.numbers n on n.id = m.number_id
-    left join private.number_secrets s on s.number_id = n.id
    where m.id = any(p_ids)
 $$;
 

@@ -213,7 +213,6 @@ as $$
 declare
   v public.numbers%rowtype;
   v_chat public.chats%rowtype;
-  v_token text;
 begin
   select * into v from public.numbers where id = p_number_id and owner_id = p_owner and deleted_at is null;
   if v.id is null then
@@ -227,10 +226,7 @@ begin
     raise exception 'this number is not connected (%): reconnect it first', v.status
       using errcode = 'WA409', hint = 'number_disconnected';
   end if;
-  select api_token into v_token from private.number_secrets where number_id = v.id;
-  return jsonb_build_object('number', jsonb_build_object(
-    'id', v.id, 'provider', v.provider, 'provider_instance_id', v.provider_instance_id,
-    'instance_data', v.instance_data, 'managed_instance', v.managed_instance, 'api_token', v_token));
+  return jsonb_build_object('number', private.number_ref(v));
 end $$;
 
 -- Step 2: the chat under the identity the provider confirmed (found or created).
@@ -260,7 +256,6 @@ as $$
 declare
   v_chat public.chats%rowtype;
   v public.numbers%rowtype;
-  v_token text;
   v_unread jsonb;
 begin
   select c.* into v_chat from public.chats c join public.numbers n on n.id = c.number_id
@@ -281,10 +276,7 @@ begin
          read_up_to = greatest(read_up_to, (select max(m.sent_at) from public.messages m where m.chat_id = v_chat.id))
    where id = v_chat.id
   returning * into v_chat;
-  select api_token into v_token from private.number_secrets where number_id = v.id;
-  return jsonb_build_object('chat', public.chat_json(v_chat), 'unread', v_unread, 'number', jsonb_build_object(
-    'id', v.id, 'provider', v.provider, 'provider_instance_id', v.provider_instance_id, 'status', v.status,
-    'instance_data', v.instance_data, 'managed_instance', v.managed_instance, 'api_token', v_token));
+  return jsonb_build_object('chat', public.chat_json(v_chat), 'unread', v_unread, 'number', private.number_ref(v));
 end $$;
 
 -- A message of the owner's, with what a provider call about it needs (its chat and the number's secrets).
@@ -296,7 +288,6 @@ declare
   c public.chats%rowtype;
   v public.numbers%rowtype;
   d private.deleted_message_content%rowtype;
-  v_token text;
 begin
   select * into m from public.messages where id = p_message_id and owner_id = p_owner;
   select * into v from public.numbers where id = m.number_id and deleted_at is null;
@@ -307,12 +298,8 @@ begin
   if p_include_deleted then
     select * into d from private.deleted_message_content where message_id = m.id;
   end if;
-  select api_token into v_token from private.number_secrets where number_id = v.id;
   return jsonb_build_object('message', public.message_view(m, d), 'wa_chat_id', c.wa_chat_id, 'is_group', c.is_group,
-    'author', m.author,
-    'number', jsonb_build_object('id', v.id, 'provider', v.provider, 'provider_instance_id', v.provider_instance_id,
-      'status', v.status, 'instance_data', v.instance_data, 'managed_instance', v.managed_instance,
-      'api_token', v_token));
+    'author', m.author, 'number', private.number_ref(v));
 end $$;
 
 -- Record what the provider accepted for one of our actions (a reaction, an edit, a delete) through

@@ -10,7 +10,6 @@ as $$
 declare
   c public.chats%rowtype;
   v public.numbers%rowtype;
-  v_token text;
 begin
   select * into c from public.chats where id = p_chat_id and owner_id = p_owner;
   select * into v from public.numbers where id = c.number_id and deleted_at is null;
@@ -21,10 +20,7 @@ begin
      or v.status in ('pending', 'qr', 'logged_out', 'blocked') then
     return jsonb_build_object('chat', public.chat_json(c), 'due', false);
   end if;
-  select api_token into v_token from private.number_secrets where number_id = v.id;
-  return jsonb_build_object('chat', public.chat_json(c), 'due', true, 'number', jsonb_build_object(
-    'id', v.id, 'provider', v.provider, 'provider_instance_id', v.provider_instance_id,
-    'instance_data', v.instance_data, 'managed_instance', v.managed_instance, 'api_token', v_token));
+  return jsonb_build_object('chat', public.chat_json(c), 'due', true, 'number', private.number_ref(v));
 end $$;
 
 -- Store what the provider said (a group's subject becomes its name) until p_ttl_seconds from now.

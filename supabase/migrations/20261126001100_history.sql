@@ -57,7 +57,6 @@ as $$
 declare
   v public.numbers%rowtype;
   h public.history_imports%rowtype;
-  v_token text;
 begin
   select * into v from public.numbers
    where id = p_number_id and (p_owner is null or owner_id = p_owner) and deleted_at is null for no key update;
@@ -75,10 +74,8 @@ begin
     returning * into h;
   end if;
   update public.history_imports set state = 'running', updated_at = now() where id = h.id returning * into h;
-  select api_token into v_token from private.number_secrets where number_id = v.id;
-  return jsonb_build_object('import', public.history_import_json(h), 'cursor', h.cursor, 'number', jsonb_build_object(
-    'id', v.id, 'provider', v.provider, 'provider_instance_id', v.provider_instance_id,
-    'instance_data', v.instance_data, 'managed_instance', v.managed_instance, 'api_token', v_token));
+  return jsonb_build_object('import', public.history_import_json(h), 'cursor', h.cursor,
+                            'number', private.number_ref(v));
 end $$;
 
 -- One page done (p_cursor null: the last one). A first-connection import leaves the chats it filled
