@@ -46,7 +46,7 @@ def evolution(detailed: bool = True) -> tuple[bool, dict[str, Any]]:
     if not detailed:
         return healthy, report
     try:
-        ours = db.call("provider_health", p_provider="evolution")
+        ours = db.call("provider_health_report", p_provider="evolution")
         report["numbers"] = {"by_status": ours["counts"]}
         if instances is not None:
             report["numbers"]["disagreements"] = [{k: v for k, v in d.items() if k != "state"}

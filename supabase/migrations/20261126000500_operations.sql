@@ -774,22 +774,13 @@ begin
   );
 end $$;
 
--- The Evolution health check's figures in one read (redefines 20261125000600's): our numbers by
--- status, each live number's instance to compare with the provider's, and the provider's webhook
--- authentication failures of the last hour (counted here: every function is its own process).
-create or replace function public.provider_health(p_provider text)
+-- The health check's figures in one read: provider_health (our numbers by status, each live
+-- number's instance) and the provider's webhook authentication failures of the last hour (counted
+-- here: every function is its own process).
+create or replace function public.provider_health_report(p_provider text)
 returns jsonb language sql stable set search_path = ''
 as $$
-  select jsonb_build_object(
-    'counts', coalesce((select jsonb_object_agg(status, n) from (
-                 select status, count(*) as n from public.numbers
-                  where provider = p_provider and deleted_at is null group by status) c), '{}'::jsonb),
-    'numbers', coalesce((select jsonb_agg(jsonb_build_object('id', id, 'instance', provider_instance_id,
-                                                             'status', status) order by created_at)
-                           from (select id, provider_instance_id, status, created_at from public.numbers
-                                  where provider = p_provider and deleted_at is null
-                                    and provider_instance_id is not null
-                                  order by created_at limit 2000) n), '[]'::jsonb),
+  select public.provider_health(p_provider) || jsonb_build_object(
     'auth_failures_last_hour', (select count(*) from private.webhook_auth_failures
                                  where provider = p_provider and at >= now() - interval '1 hour'))
 $$;
@@ -806,6 +797,7 @@ select private.backend_only(
   'public.monitor_evaluate(jsonb)',
   'public.alert_outbox_claim(integer, integer)',
   'public.alert_outbox_finish(bigint, uuid, text, text)',
-  'public.monitor_report(integer, boolean)');
+  'public.monitor_report(integer, boolean)',
+  'public.provider_health_report(text)');
 
 revoke all on function private.on_number_status_changed(uuid, text, text, text, text, timestamptz) from public;

@@ -59,12 +59,12 @@ def test_detailed_health_counts_authentication_failures_in_the_database(api, sim
 
 def test_detailed_health_takes_three_round_trips_with_the_version_known(api, sims, database):
     """The version last known, the numbers and the failure count: record_probe answers the version,
-    provider_health the count (no probe_version read-back, no whole monitor report)."""
+    provider_health_report the numbers with the count (no read-back, no whole monitor report)."""
     api.get("/api/cron/health", headers=CRON)  # records the version (asked with `GET /` once a day)
     before = database.round_trips
     detailed = api.get("/api/health/evolution", headers=CRON).json()
     assert detailed["evolution"]["version"] == "2.3.6"
-    # probe_version (is the version stale?), record_probe, provider_health
+    # probe_version (is the version stale?), record_probe, provider_health_report
     assert database.round_trips - before == 3
 
 
