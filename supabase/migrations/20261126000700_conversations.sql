@@ -85,14 +85,16 @@ as $$
 $$;
 
 -- -- Changes to a stored message (the caller holds private.lock_message for the target) ----------------
+-- PL/pgSQL, as the other lock helpers (20261126000200_ingest_lifecycle.sql says why).
 create or replace function private.lock_chat_of(p_number_id uuid, p_provider_message_id text)
-returns void language sql set search_path = ''
+returns void language plpgsql set search_path = ''
 as $$
-  select 1 from public.chats c
+begin
+  perform 1 from public.chats c
    where c.id = (select m.chat_id from public.messages m
                   where m.number_id = p_number_id and m.provider_message_id = p_provider_message_id)
-     for no key update
-$$;
+     for no key update;
+end $$;
 
 create or replace function private.apply_reaction(p_number_id uuid, p_target text, p_reactor text, p_emoji text,
                                                   p_at timestamptz)
