@@ -8,7 +8,7 @@ from lib.errors import WebhookAuthError
 from lib.webhook_auth import sign_evolution, verify_evolution
 
 T0 = 1_764_150_000
-CURRENT, PREVIOUS = "current-secret-0123456789abcdef", "previous-secret-0123456789abcdef"
+CURRENT, PREVIOUS = "current-secret-0123456789abcdef-0123", "previous-secret-0123456789abcdef-0123"
 
 
 def headers(token: str) -> dict[str, str]:
