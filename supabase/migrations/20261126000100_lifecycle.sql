@@ -164,6 +164,19 @@ $$;
 revoke all on function private.number_ref(public.numbers) from public;
 
 -- 5. Creation: validated, quota-checked, race-safe per Idempotency-Key, secrets stored first -----
+-- The providers a user may add (also GET /api/v1/providers): GREEN-API always; Evolution per
+-- EVOLUTION_ROLLOUT ('all', or 'beta' for the users in private.provider_rollout).
+create or replace function public.providers_enabled(p_owner uuid, p_rollout text)
+returns jsonb language sql stable set search_path = ''
+as $$
+  select jsonb_build_object(
+    'green-api', true,
+    'evolution', p_rollout = 'all'
+                 or (p_rollout = 'beta' and exists (select 1 from private.provider_rollout
+                                                     where user_id = p_owner and provider = 'evolution')))
+$$;
+select private.backend_only('public.providers_enabled(uuid, text)');
+
 drop function if exists public.begin_create_number(uuid, uuid, text, text, text, text, text, text);
 create or replace function public.begin_create_number(
   p_number_id uuid, p_owner uuid, p_provider text, p_label text, p_phone text, p_rollout text,
@@ -178,10 +191,7 @@ begin
   if not private.user_exists(p_owner) then
     raise exception 'unknown user' using errcode = 'WA401', hint = 'unknown_user';
   end if;
-  if p_provider = 'evolution' and not (
-       p_rollout = 'all'
-       or (p_rollout = 'beta' and exists (select 1 from private.provider_rollout
-                                           where user_id = p_owner and provider = 'evolution'))) then
+  if p_provider = 'evolution' and not (public.providers_enabled(p_owner, p_rollout) ->> 'evolution')::boolean then
     raise exception 'Evolution numbers are not enabled for this account' using errcode = 'WA403', hint = 'provider_not_enabled';
   end if;
   -- One creation at a time per user: the quota and the idempotency check cannot race.
