@@ -9,14 +9,18 @@ import time
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 
 from lib import db
 from tests.conftest import make_user
 from tests.db.test_lifecycle import make_number
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-ECHO = [{"kind": "message", "provider_message_id": "ECHO1", "direction": "outbound", "chat_id": "1@c.us",
-         "type": "text", "text": "hi", "from_me_source": "api", "timestamp": T0.isoformat()}]
+
+
+def _echo(chat_id: str) -> list[dict]:
+    return [{"kind": "message", "provider_message_id": "ECHO1", "direction": "outbound", "chat_id": chat_id,
+             "type": "text", "text": "hi", "from_me_source": "api", "timestamp": T0.isoformat()}]
 
 
 def _wait_for_waiters(sql, count: int, deadline: float = 10.0) -> bool:
@@ -28,10 +32,12 @@ def _wait_for_waiters(sql, count: int, deadline: float = 10.0) -> bool:
     return False
 
 
-def test_the_echo_of_a_send_and_the_send_completing_never_deadlock(sql, database, db_url):
+# A phone chat (resolve_chat's fast path) and a chat known by its LID alone (the LID path).
+@pytest.mark.parametrize("chat_id", ["1@c.us", "187432569012345@lid"])
+def test_the_echo_of_a_send_and_the_send_completing_never_deadlock(sql, database, db_url, chat_id):
     owner = make_user(sql)
     number = make_number(sql, owner)
-    chat = db.call("resolve_chat", p_number_id=number, p_owner_id=owner, p_chat_id="1@c.us", p_lid=None,
+    chat = db.call("resolve_chat", p_number_id=number, p_owner_id=owner, p_chat_id=chat_id, p_lid=None,
                    p_name=None, p_is_group=False)
     ours = sql.execute("insert into public.messages (chat_id, owner_id, number_id, direction, type, body, status, "
                        "from_me_source) values (%s, %s, %s, 'outbound', 'text', 'hi', 'pending', 'api') "
@@ -52,7 +58,7 @@ def test_the_echo_of_a_send_and_the_send_completing_never_deadlock(sql, database
 
     echo = threading.Thread(target=run, args=(
         "select public.ingest_webhook('evolution', 'inbox-a', null, null, %s::jsonb, 'send.message', null)",
-        (json.dumps(ECHO),)))
+        (json.dumps(_echo(chat_id)),)))
     echo.start()
     assert _wait_for_waiters(sql, 1)  # the echo waits at the unique key, holding what it has locked
     complete = threading.Thread(target=run, args=(
