@@ -7,7 +7,7 @@
 --     forward only (a READ of an inbound message reads the chat up to it, as Evolution reports reads
 --     on the phone: whatsapp.baileys.service.ts messages.update, 2.3.6); connection and QR events
 --     through the state machine (record_connection).
---   resolve_chat — one chat per contact, locked, LIDs folded under a lock; a known chat is returned without
+--   resolve_chat — one chat per contact, LIDs folded under a lock; a known chat is returned without
 --     a write; the latest non-empty name wins.
 --   complete_send — our row takes the provider's id, keeping what landed on the webhook's copy.
 -- Made cheaper than its first versions (bench.ceiling): the unconfirmed-send claim runs for API
@@ -103,9 +103,10 @@ begin
                                     case when v_event ->> 'direction' = 'inbound' and not coalesce((v_event ->> 'is_group')::boolean, false)
                                          then v_event ->> 'chat_name' end,
                                     (v_event ->> 'is_group')::boolean);
-      -- Lock order: the chat (resolve_chat returns it locked), then the message id, as complete_send
-      -- and change_or_park take them. Taking the id first deadlocked with our own send completing
-      -- while its echo was inserted (tests/db/test_send_races.py).
+      -- Lock order: the chat, then the message id, as complete_send and change_or_park take them.
+      -- Taking the id first deadlocked with our own send completing while its echo was inserted
+      -- (tests/db/test_send_races.py).
+      perform 1 from public.chats c where c.id = v_chat for no key update;
       perform private.lock_message(v_number.id, v_mid);
       v_status := case when v_event ->> 'direction' = 'inbound' then 'received'
                        when v_event ->> 'from_me_source' = 'api' then 'pending'
@@ -209,9 +210,6 @@ end $$;
 -- A fast path first: a known phone or group chat whose LID (if
 -- the event carries one) is already recorded is returned without a write — a new name only when it
 -- differs. Everything else (LID-only events, a first link of a LID, a new chat) takes the locked path.
--- The chat comes back locked (for no key update), so the caller's lock order chat → message id holds
--- without a statement of its own (one fewer per message: 392-402 → 345-360 µs of backend CPU for an
--- ingest_webhook call with one message).
 create or replace function public.resolve_chat(
   p_number_id uuid, p_owner_id uuid, p_chat_id text, p_lid text, p_name text, p_is_group boolean)
 returns uuid language plpgsql set search_path = ''
@@ -220,13 +218,12 @@ declare
   v_chat uuid;
   v_lid_chat public.chats%rowtype;
   v_name text;
+  v_known_lid text;
 begin
   if p_chat_id not like '%@lid' then
-    -- Locked only when it is returned here: the paths below take the LID lock before any chat row.
-    select id, name into v_chat, v_name from public.chats
-     where number_id = p_number_id and wa_chat_id = p_chat_id and (p_lid is null or lid = p_lid)
-       for no key update;
-    if v_chat is not null then
+    select id, name, lid into v_chat, v_name, v_known_lid from public.chats
+     where number_id = p_number_id and wa_chat_id = p_chat_id;
+    if v_chat is not null and (p_lid is null or v_known_lid = p_lid) then
       if nullif(btrim(p_name), '') is not null and v_name is distinct from p_name then
         update public.chats set name = p_name, updated_at = now() where id = v_chat;
       end if;
@@ -241,7 +238,7 @@ begin
     perform private.lock_lid(p_number_id, p_lid);
   end if;
   if p_chat_id like '%@lid' then
-    select id into v_chat from public.chats where number_id = p_number_id and lid = p_chat_id for no key update;
+    select id into v_chat from public.chats where number_id = p_number_id and lid = p_chat_id;
     if v_chat is not null then
       if nullif(btrim(p_name), '') is not null then
         update public.chats set name = p_name, updated_at = now() where id = v_chat and name is distinct from p_name;
