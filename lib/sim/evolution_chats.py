@@ -15,30 +15,29 @@ from lib.sim.evolution_state import Instance, _err
 class ChatRoutes:
     """Mixed into EvolutionSimulator (which provides `instances`, `lock` and `_emit`)."""
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        # What these routes keep (set here, not on first use: the server answers on many threads).
+        # Numbers (digits) the on-WhatsApp check answers `exists: false` for.
+        self.not_on_whatsapp: set[str] = set()
+        # Numbers WhatsApp knows under another JID (Brazil's ninth digit): digits → the JID it answers.
+        self.wa_jids: dict[str, str] = {}
+        # Every markMessageAsRead request: (instance, readMessages).
+        self.reads: list[tuple[str, list[dict[str, Any]]]] = []
+        self.edits: list[tuple[str, str, str]] = []
+        self.deletes: list[tuple[str, str]] = []
+        # JID → profile picture URL; a JID not listed has none (or hides it).
+        self.avatars: dict[str, str] = {}
+        # group JID → {"subject", "participants": [{"id", "admin"}]} (Baileys groupMetadata).
+        self.groups: dict[str, dict[str, Any]] = {}
+        # instance → every message record the server stored (messages.upsert / send.message data).
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        # Instances whose webhooks do not reach us (our outage): events are stored, never delivered.
+        self.offline: set[str] = set()
+        super().__init__(*args, **kw)
+
     # -- conversations: on-WhatsApp check, read receipts, reactions, edits, deletes ---------------------
     # Routes and shapes from 2.3.6: src/api/routes/chat.router.ts, src/api/routes/sendMessage.router.ts,
     # src/validate/chat.schema.ts, src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts.
-    @property
-    def not_on_whatsapp(self) -> set[str]:
-        """Numbers (digits) the on-WhatsApp check answers `exists: false` for."""
-        if not hasattr(self, "_not_on_whatsapp"):
-            self._not_on_whatsapp: set[str] = set()
-        return self._not_on_whatsapp
-
-    @property
-    def wa_jids(self) -> dict[str, str]:
-        """Numbers WhatsApp knows under another JID (Brazil's ninth digit): digits → the JID it answers."""
-        if not hasattr(self, "_wa_jids"):
-            self._wa_jids: dict[str, str] = {}
-        return self._wa_jids
-
-    @property
-    def reads(self) -> list[tuple[str, list[dict[str, Any]]]]:
-        """Every markMessageAsRead request: (instance, readMessages)."""
-        if not hasattr(self, "_reads"):
-            self._reads: list[tuple[str, list[dict[str, Any]]]] = []
-        return self._reads
-
     def _chat_routes(self):
         return {("POST", "chat", "whatsappNumbers"): self._whatsapp_numbers,
                 ("POST", "chat", "markMessageAsRead"): self._mark_read,
@@ -119,12 +118,6 @@ class ChatRoutes:
                      "message": {"protocolMessage": protocol}, "messageTimestamp": int(time.time()),
                      "status": "PENDING"}
 
-    @property
-    def edits(self) -> list[tuple[str, str, str]]:
-        if not hasattr(self, "_edits"):
-            self._edits: list[tuple[str, str, str]] = []
-        return self._edits
-
     def _delete_for_everyone(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
         if not body.get("id") or not body.get("remoteJid") or not isinstance(body.get("fromMe"), bool):
             raise _err(400, [["instance requires property \"id\""]])
@@ -143,26 +136,6 @@ class ChatRoutes:
                      "message": {"protocolMessage": {"key": {k: body[k] for k in ("id", "fromMe", "remoteJid")},
                                                      "type": "REVOKE"}}, "status": "PENDING"}
 
-    @property
-    def deletes(self) -> list[tuple[str, str]]:
-        if not hasattr(self, "_deletes"):
-            self._deletes: list[tuple[str, str]] = []
-        return self._deletes
-
-    @property
-    def avatars(self) -> dict[str, str]:
-        """JID → profile picture URL; a JID not listed has none (or hides it)."""
-        if not hasattr(self, "_avatars"):
-            self._avatars: dict[str, str] = {}
-        return self._avatars
-
-    @property
-    def groups(self) -> dict[str, dict[str, Any]]:
-        """group JID → {"subject", "participants": [{"id", "admin"}]} (Baileys groupMetadata)."""
-        if not hasattr(self, "_groups"):
-            self._groups: dict[str, dict[str, Any]] = {}
-        return self._groups
-
     def _profile_picture(self, inst: Instance, query: dict[str, str], body: dict[str, Any]):
         number = str(body.get("number") or "")
         jid = number if "@" in number else f"{number}@s.whatsapp.net"
@@ -179,20 +152,6 @@ class ChatRoutes:
                      "pictureUrl": self.avatars.get(gid), "participants": group["participants"]}
 
     # -- history: what the server keeps (its Message table), and outages of webhook delivery -----------
-    @property
-    def history(self) -> dict[str, list[dict[str, Any]]]:
-        """instance → every message record the server stored (messages.upsert / send.message data)."""
-        if not hasattr(self, "_history"):
-            self._history: dict[str, list[dict[str, Any]]] = {}
-        return self._history
-
-    @property
-    def offline(self) -> set[str]:
-        """Instances whose webhooks do not reach us (our outage): events are stored, never delivered."""
-        if not hasattr(self, "_offline"):
-            self._offline: set[str] = set()
-        return self._offline
-
     def _kept(self, inst: Instance, event: str, data: Any) -> bool:
         """Store a message event's record; True when the instance's webhooks are cut off."""
         if event in ("messages.upsert", "send.message") and isinstance(data, dict):

@@ -14,6 +14,11 @@ from lib.sim.evolution_state import Instance, _err
 class MediaRoutes:
     """Mixed into EvolutionSimulator (which provides `instances`, `lock` and `_emit`)."""
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        # What these routes keep (set here, not on first use: the server answers on many threads).
+        self.media: dict[tuple[str, str], Any] = {}
+        super().__init__(*args, **kw)
+
     # -- media (lib/sim/media_samples.py supplies real bytes) -------------------------------------------
     def inject_media(self, name: str, remote_jid: str, kind: str = "image", caption: str | None = None,
                      message_id: str | None = None, media_url: str | None = None) -> str:
@@ -51,12 +56,6 @@ class MediaRoutes:
             self.media[(inst.name, mid)] = (media, data)
         self._emit(inst, "messages.upsert", data)
         return mid
-
-    @property
-    def media(self) -> dict[tuple[str, str], Any]:
-        if not hasattr(self, "_media"):
-            self._media: dict[tuple[str, str], Any] = {}
-        return self._media
 
     def _media_routes(self):
         return {("POST", "chat", "getBase64FromMediaMessage"): self._get_base64,

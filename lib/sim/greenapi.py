@@ -47,6 +47,8 @@ class GreenApiSimulator(ChatRoutes, Simulator):
         self.partner_token = partner_token
         self.instances: dict[str, Instance] = {}
         self._next_id = 7103000000 + secrets.randbelow(900000)
+        self.files: dict[str, Any] = {}  # download token → (media, expired)
+        self.files_by_message: dict[tuple[str, str, str], Any] = {}
 
     def accepted(self, status: int) -> bool:
         return status == 200  # GREEN-API removes a notification from its queue on exactly 200
@@ -232,18 +234,6 @@ class GreenApiSimulator(ChatRoutes, Simulator):
             for token in live:
                 self.files[token] = (self.files[token][0], True)
         return len(live)
-
-    @property
-    def files(self) -> dict[str, Any]:
-        if not hasattr(self, "_files"):
-            self._files: dict[str, Any] = {}
-            self._files_by_message: dict[tuple[str, str, str], Any] = {}
-        return self._files
-
-    @property
-    def files_by_message(self) -> dict[tuple[str, str, str], Any]:
-        _ = self.files
-        return self._files_by_message
 
     def _link(self, media: Any, expired: bool = False) -> str:
         token = secrets.token_urlsafe(16)

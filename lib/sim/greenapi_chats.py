@@ -17,30 +17,26 @@ if TYPE_CHECKING:
 class ChatRoutes:
     """Mixed into GreenApiSimulator (which provides `instances`, `lock` and `_notify`)."""
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        # What these routes keep (set here, not on first use: the server answers on many threads).
+        self.not_on_whatsapp: set[str] = set()
+        # Every readChat request: (idInstance, body).
+        self.reads: list[tuple[str, dict[str, Any]]] = []
+        # Every sendReaction / editMessage / deleteMessage request: (idInstance, method, body).
+        self.changes: list[tuple[str, str, dict[str, Any]]] = []
+        self.avatars: dict[str, str] = {}
+        # groupId → {"subject", "participants": [{"id", "isAdmin", "isSuperAdmin"}]}.
+        self.groups: dict[str, dict[str, Any]] = {}
+        # idInstance → journal records (LastIncomingMessages / LastOutgoingMessages format).
+        self.journals: dict[str, list[dict[str, Any]]] = {}
+        # Instances whose notifications do not reach us (our outage): journaled, never delivered.
+        self.offline: set[str] = set()
+        super().__init__(*args, **kw)
+
     # -- conversations: on-WhatsApp check, read receipts, reactions, edits, deletes ---------------------
     # https://green-api.com/en/docs/api/service/CheckWhatsapp, .../marks/ReadChat, .../service/SendReaction/,
     # .../service/EditMessage, .../service/DeleteMessage; edits and deletes are notified as messages whose
     # typeMessage is editedMessage / deletedMessage (receiving/notifications-format/*/EditedMessage, DeletedMessage).
-    @property
-    def not_on_whatsapp(self) -> set[str]:
-        if not hasattr(self, "_not_on_whatsapp"):
-            self._not_on_whatsapp: set[str] = set()
-        return self._not_on_whatsapp
-
-    @property
-    def reads(self) -> list[tuple[str, dict[str, Any]]]:
-        """Every readChat request: (idInstance, body)."""
-        if not hasattr(self, "_reads"):
-            self._reads: list[tuple[str, dict[str, Any]]] = []
-        return self._reads
-
-    @property
-    def changes(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """Every sendReaction / editMessage / deleteMessage request: (idInstance, method, body)."""
-        if not hasattr(self, "_changes"):
-            self._changes: list[tuple[str, str, dict[str, Any]]] = []
-        return self._changes
-
     def _chat_routes(self):
         return {("POST", "checkWhatsapp"): self._check_whatsapp, ("POST", "readChat"): self._read_chat,
                 ("POST", "sendReaction"): self._change, ("POST", "editMessage"): self._change,
@@ -91,19 +87,6 @@ class ChatRoutes:
                                            "senderName": ""}, "messageData": data})
         return 200, ("" if api == "deleteMessage" else {"idMessage": mid})  # deleteMessage: an empty body
 
-    @property
-    def avatars(self) -> dict[str, str]:
-        if not hasattr(self, "_avatars"):
-            self._avatars: dict[str, str] = {}
-        return self._avatars
-
-    @property
-    def groups(self) -> dict[str, dict[str, Any]]:
-        """groupId → {"subject", "participants": [{"id", "isAdmin", "isSuperAdmin"}]}."""
-        if not hasattr(self, "_groups"):
-            self._groups: dict[str, dict[str, Any]] = {}
-        return self._groups
-
     def _avatar(self, inst: Instance, api: str, body: dict[str, Any]):
         if not isinstance(body.get("chatId"), str):
             raise Reply(400, "Bad Request Validation failed")
@@ -119,20 +102,6 @@ class ChatRoutes:
                      "subjectOwner": inst.wid, "groupInviteLink": ""}
 
     # -- history: the journals, and outages of notification delivery ----------------------------------
-    @property
-    def journals(self) -> dict[str, list[dict[str, Any]]]:
-        """idInstance → journal records (LastIncomingMessages / LastOutgoingMessages format)."""
-        if not hasattr(self, "_journals"):
-            self._journals: dict[str, list[dict[str, Any]]] = {}
-        return self._journals
-
-    @property
-    def offline(self) -> set[str]:
-        """Instances whose notifications do not reach us (our outage): journaled, never delivered."""
-        if not hasattr(self, "_offline"):
-            self._offline: set[str] = set()
-        return self._offline
-
     def _journaled(self, inst: Instance, payload: dict[str, Any]) -> bool:
         hook = payload.get("typeWebhook")
         md = payload.get("messageData") or {}
