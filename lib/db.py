@@ -66,7 +66,7 @@ def map_sqlstate(code: str | None, message: str, hint: str | None = None) -> err
     """One mapping from a SQLSTATE (or PostgREST code) to our error hierarchy and our own words."""
     code = code or ""
     if code in _WA:
-        return _WA[code](message, code=hint or None)
+        return errors.of_code(hint, _WA[code])(message, code=hint or None)
     cls, ours, words = _EXACT.get(code) or _CLASS.get(code[:6] if code.startswith("PGRST") else code[:2]) or (
         errors.AppError, "database_error", "the database could not carry out the operation; it was logged")
     _log.warning("database error", extra={"sqlstate": code, "error": message[:500]})

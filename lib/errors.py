@@ -8,7 +8,8 @@
     ├── Forbidden                      403  forbidden / provider_not_enabled
     ├── NotFound                       404  not_found / number_not_found / chat_not_found
     ├── MethodNotAllowed               405  method_not_allowed
-    ├── Conflict                       409  conflict / already_connected / idempotency_key_in_progress
+    ├── Conflict                       409  conflict / already_connected
+    │   └── InProgress                 409  idempotency_key_in_progress (retryable)
     ├── TooManyRequests                429  rate_limited (our own limits: numbers added per hour)
     ├── WebhookAuthError               401  webhook_unauthorized
     ├── ConfigError                    500  config_error          (a deployment problem, never a bug)
@@ -33,9 +34,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# Codes whose request can succeed when simply sent again later (whatever their class says).
-RETRYABLE_CODES = frozenset({"idempotency_key_in_progress"})
-
 
 class AppError(Exception):
     status = 500
@@ -51,7 +49,7 @@ class AppError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.transient or self.code in RETRYABLE_CODES
+        return self.transient
 
     def body(self) -> dict[str, Any]:
         err: dict[str, Any] = {"code": self.code, "message": self.message, "retryable": self.retryable}
@@ -100,6 +98,14 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class InProgress(Conflict):
+    """A replay while the request with the same Idempotency-Key is still being carried out: sent again
+    a moment later, it gets that request's outcome."""
+
+    code = "idempotency_key_in_progress"
+    transient = True
+
+
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
@@ -139,10 +145,6 @@ class ProviderError(AppError):
         self.provider = provider
         self.http_status = http_status
         self.retry_after = retry_after
-
-    @property
-    def retryable(self) -> bool:
-        return super().retryable or self.retry_after is not None
 
 
 class NotSupported(ProviderError):
@@ -202,7 +204,14 @@ def stored(code: str, message: str, status: int | None) -> AppError:
     # the classes the error tables raise with codes of their own (not_on_whatsapp, media_unreachable…)
     by_status = [c for c in (ProviderRejected, RateLimited, ProviderUnavailable, ProviderError) if c.status == status]
     cls = (by_code or by_status or [ProviderError])[0]
-    return cls(message, code=code)
+    exc = cls(message, code=code)
+    exc.transient = False  # the same request replays this outcome: only a new Idempotency-Key can do better
+    return exc
+
+
+def of_code(code: str | None, base: type[AppError]) -> type[AppError]:
+    """The class under `base` whose own code is `code` (a database error names it in its hint), else `base`."""
+    return next((c for c in _classes(base) if c.code == code), base)
 
 
 def http_status(exc: BaseException) -> int:

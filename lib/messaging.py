@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from lib import db, errors, log, netguard
-from lib.errors import AppError, Conflict, DatabaseUnavailable, InvalidRequest
+from lib.errors import AppError, DatabaseUnavailable, InProgress, InvalidRequest
 from lib.providers import get_provider
 from lib.providers.base import MediaSpec, NumberRef
 
@@ -62,8 +62,7 @@ def send(owner: str, chat_id: str, idempotency_key: str | None, body: SendReques
             raise errors.stored(error.get("code") or "provider_error", error.get("message") or "the first attempt "
                                 "failed", int(error["http_status"]) if error.get("http_status") else None)
         if not message.get("provider_message_id"):
-            raise Conflict("a request with this Idempotency-Key is still in progress; retry in a moment",
-                           code="idempotency_key_in_progress")
+            raise InProgress("a request with this Idempotency-Key is still in progress; retry in a moment")
         return 200, message
 
     n = prep["number"]

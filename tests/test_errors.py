@@ -25,7 +25,7 @@ def test_every_error_class_has_a_distinct_code():
 # The HTTP status of every error class, written down: a class added without a row fails here.
 STATUSES = {
     "AppError": 500, "InvalidRequest": 400, "UnsupportedMediaType": 415, "PayloadTooLarge": 413,
-    "Unauthorized": 401, "Forbidden": 403, "NotFound": 404, "MethodNotAllowed": 405, "Conflict": 409,
+    "Unauthorized": 401, "Forbidden": 403, "NotFound": 404, "MethodNotAllowed": 405, "Conflict": 409, "InProgress": 409,
     "TooManyRequests": 429, "WebhookAuthError": 401, "ConfigError": 500, "DatabaseUnavailable": 503,
     "ProviderError": 502, "NotSupported": 422, "ProviderRejected": 422, "NumberDisconnected": 409,
     "InstanceNotFound": 409, "ProviderAuthError": 502, "RateLimited": 429, "ProviderUnavailable": 503,
@@ -46,8 +46,9 @@ def test_every_error_maps_to_its_status_and_a_body(cls):
 
 @pytest.mark.parametrize(("exc", "retryable"), [
     (errors.DatabaseUnavailable("x"), True), (errors.ProviderUnavailable("x"), True), (errors.RateLimited("x"), True),
-    (errors.TooManyRequests("x"), True), (errors.Conflict("x", code="idempotency_key_in_progress"), True),
-    (errors.ProviderError("x", retry_after=3), True), (errors.OutcomeUnknown("x"), False),
+    (errors.TooManyRequests("x"), True), (errors.InProgress("x"), True), (errors.OutcomeUnknown("x"), False),
+    # a replayed outcome: the same request (same Idempotency-Key) gets it again, however transient its class
+    (errors.stored("provider_unavailable", "x", 503), False), (errors.stored("rate_limited", "x", 429), False),
     (errors.Conflict("x", code="idempotency_key_reused"), False), (errors.InvalidRequest("x"), False),
     (errors.NumberDisconnected("x"), False), (errors.WebhookAuthError("bad_signature"), False),
 ])
@@ -65,3 +66,12 @@ def test_the_user_facing_provider_codes_exist():
 
 def test_anything_else_is_a_500():
     assert errors.http_status(RuntimeError("x")) == 500
+
+
+def test_a_database_error_is_raised_as_the_class_its_hint_names():
+    from lib.db import map_sqlstate  # noqa: PLC0415
+
+    exc = map_sqlstate("WA409", "a creation with this Idempotency-Key is in progress", "idempotency_key_in_progress")
+    assert isinstance(exc, errors.InProgress) and exc.body()["error"]["retryable"] is True
+    other = map_sqlstate("WA409", "already connected", "already_connected")
+    assert type(other) is errors.Conflict and other.code == "already_connected" and other.retryable is False

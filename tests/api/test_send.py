@@ -89,6 +89,19 @@ def test_provider_errors_are_actionable_and_replayed_not_resent(api, alice, chat
     assert sql.execute("select status, status_reason is not null from public.messages").fetchone() == ("failed", True)
 
 
+def test_a_replayed_rate_limit_is_not_retryable_under_the_same_key(api, alice, chat):
+    """429: nothing went out, so the send may be tried again, with a new Idempotency-Key; the same key
+    replays the stored outcome, and says so."""
+    chat["sim"].fail("status", status=429, body={"message": "slow down"})  # every attempt of the send
+    first = send(api, alice, chat["id"], {"text": "hi"}, key="k-429")
+    chat["sim"].clear_failures()
+    assert first.status_code == 429 and first.json()["error"]["code"] == "rate_limited"
+    assert first.json()["error"]["retryable"] is True
+    again = send(api, alice, chat["id"], {"text": "hi"}, key="k-429")
+    assert again.status_code == 429 and again.json()["error"] == {**first.json()["error"], "retryable": False}
+    assert send(api, alice, chat["id"], {"text": "hi"}, key="k-429-new").status_code == 201
+
+
 def test_a_hanging_provider_is_outcome_unknown_and_never_resent(api, alice, chat, monkeypatch):
     from lib import config, providers
     monkeypatch.setenv("PROVIDER_READ_TIMEOUT", "0.5")
