@@ -10,7 +10,6 @@ ratios, and EXPLAIN ANALYZE of the queries the hot SQL functions run. The crons 
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -19,7 +18,7 @@ import time
 import httpx
 
 from bench._env import Env
-from bench.ceiling import SECRET, run
+from bench.ceiling import SECRET, run, upsert_template
 from lib import config, db
 from lib.webhook_auth import evolution_number_key, sign_evolution
 
@@ -79,12 +78,8 @@ def p50(client: httpx.Client, path: str, headers: dict[str, str], n: int = 200) 
 
 def measure(env: Env, number: str, chat: str, token: str, seconds: int) -> dict[str, float]:
     sig = sign_evolution(evolution_number_key(SECRET, number))
-    template = json.dumps({"event": "messages.upsert", "instance": "inbox-bench", "apikey": "tok", "data": {
-        "key": {"remoteJid": "5511999990002@s.whatsapp.net", "fromMe": False, "id": "__ID__"},
-        "pushName": "Bench", "message": {"conversation": "a message of a customer"},
-        "messageType": "conversation", "messageTimestamp": 1764150000}}).replace("%", "%%").replace("__ID__", "%s")
     ingest = run(f"{env.base}/api/v1/webhooks/evolution/{number}",
-                 {"Content-Type": "application/json"}, [sig], template, seconds, 16)
+                 {"Content-Type": "application/json"}, [sig], upsert_template(), seconds, 16, env.cluster.pgdata)
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=env.base, timeout=10) as client:
         return {"ingest": ingest["rate"], "list numbers": p50(client, "/api/v1/numbers", auth),
