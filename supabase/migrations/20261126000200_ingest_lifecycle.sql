@@ -6,7 +6,7 @@
 --     private.pending_statuses;
 --   * folding a LID-only chat into the phone chat: both paths lock (number, LID), so a message
 --     committed concurrently into the LID chat is moved, never removed with it.
--- The helpers live here; ingest_webhook, resolve_chat and complete_send themselves are defined once,
+-- The helpers live here; ingest_webhook, resolve_chat, complete_send and apply_message_status are defined once,
 -- as they stand, in 20261126009000_ingest_fast.sql (one copy, not one per change).
 
 -- The lock helpers are PL/pgSQL, not SQL: a SQL-language function called from PL/pgSQL is parsed and
@@ -27,33 +27,6 @@ returns void language plpgsql set search_path = ''
 as $$
 begin
   perform pg_advisory_xact_lock(hashtextextended(p_number_id::text || '/lid/' || p_lid, 0));
-end $$;
-
--- Apply a delivery status to a stored message, forward only; park it when the message is not
--- stored yet. The caller holds private.lock_message for this id.
-create or replace function public.apply_message_status(
-  p_number_id uuid, p_provider_message_id text, p_status text, p_reason text, p_at timestamptz)
-returns boolean language plpgsql set search_path = ''
-as $$
-begin
-  update public.messages m
-     set status = p_status,
-         status_reason = case when p_status = 'failed' then p_reason else m.status_reason end,
-         status_updated_at = p_at,
-         updated_at = now()
-   where m.number_id = p_number_id and m.provider_message_id = p_provider_message_id
-     and m.direction = 'outbound'
-     and public.message_status_rank(p_status) > public.message_status_rank(m.status);
-  if found or exists (select 1 from public.messages m
-                       where m.number_id = p_number_id and m.provider_message_id = p_provider_message_id) then
-    return true;
-  end if;
-  insert into private.pending_statuses as ps (number_id, provider_message_id, status, reason, occurred_at)
-  values (p_number_id, p_provider_message_id, p_status, p_reason, p_at)
-  on conflict (number_id, provider_message_id) do update
-    set status = excluded.status, reason = excluded.reason, occurred_at = excluded.occurred_at
-    where public.message_status_rank(excluded.status) > public.message_status_rank(ps.status);
-  return false;
 end $$;
 
 -- A status that arrived before its message is applied once the message carries the id.

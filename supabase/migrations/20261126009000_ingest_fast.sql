@@ -1,4 +1,4 @@
--- The webhook's one SQL call and the two functions it shares with sending, as they stand (one copy;
+-- The webhook's one SQL call and the functions it shares with sending, as they stand (one copy;
 -- the migrations before this one only add the helpers they use):
 --   ingest_webhook — resolve the number (dropping events of a deleted one), check the instance and
 --     apikey, then per event: reactions, edits and deletes onto their target (parked until it
@@ -10,6 +10,7 @@
 --   resolve_chat — one chat per contact, LIDs folded under a lock; a known chat is returned without
 --     a write; the latest non-empty name wins.
 --   complete_send — our row takes the provider's id, keeping what landed on the webhook's copy.
+--   apply_message_status — a status onto its message (or parked until it lands), also a phone read.
 -- Made cheaper than its first versions (bench.ceiling): the unconfirmed-send claim runs for API
 -- sends only (`null AND f()` still calls f), and the chat is written once per message.
 
@@ -41,7 +42,6 @@ declare
   v_ignored int := 0;
   v_transitions jsonb := '[]'::jsonb;
   v_rows int;
-  v_read_at timestamptz;
 begin
   if p_number_id is not null then
     select * into v_number from public.numbers
@@ -166,20 +166,6 @@ begin
       v_changes := v_changes + 1;
 
     elsif v_kind = 'status' then
-      if v_event ->> 'status' = 'read' then
-        -- The owner read an inbound message on the phone: the chat is read up to it. The chat is
-        -- updated before the message id is locked (lock order chat → message).
-        select m.chat_id, m.sent_at into v_chat, v_read_at from public.messages m
-         where m.number_id = v_number.id and m.provider_message_id = v_event ->> 'provider_message_id'
-           and m.direction = 'inbound';
-        if v_chat is not null then
-          update public.chats c
-             set read_up_to = v_read_at, updated_at = now(),
-                 unread_count = (select count(*) from public.messages m
-                                  where m.chat_id = c.id and m.direction = 'inbound' and m.sent_at > v_read_at)
-           where c.id = v_chat and (c.read_up_to is null or c.read_up_to < v_read_at);
-        end if;
-      end if;
       perform private.lock_chat_of(v_number.id, v_event ->> 'provider_message_id');  -- chat, then message id
       perform private.lock_message(v_number.id, v_event ->> 'provider_message_id');
       perform public.apply_message_status(v_number.id, v_event ->> 'provider_message_id', v_event ->> 'status',
@@ -206,6 +192,44 @@ begin
                             'ignored', v_ignored, 'transitions', v_transitions);
 end $$;
 
+
+-- Apply a delivery status to a stored message, forward only; park it when the message is not stored
+-- yet (drain_pending_status applies it once the message lands). The caller holds the message's chat
+-- and then private.lock_message for this id, so the recount below sees every message committed
+-- before it. A READ of an inbound message is the owner reading the chat on the phone (Evolution
+-- reports those: whatsapp.baileys.service.ts messages.update, 2.3.6): the chat is read up to it.
+create or replace function public.apply_message_status(
+  p_number_id uuid, p_provider_message_id text, p_status text, p_reason text, p_at timestamptz)
+returns boolean language plpgsql set search_path = ''
+as $$
+declare
+  m public.messages%rowtype;
+begin
+  select * into m from public.messages
+   where number_id = p_number_id and provider_message_id = p_provider_message_id;
+  if m.id is null then
+    insert into private.pending_statuses as ps (number_id, provider_message_id, status, reason, occurred_at)
+    values (p_number_id, p_provider_message_id, p_status, p_reason, p_at)
+    on conflict (number_id, provider_message_id) do update
+      set status = excluded.status, reason = excluded.reason, occurred_at = excluded.occurred_at
+      where public.message_status_rank(excluded.status) > public.message_status_rank(ps.status);
+    return false;
+  end if;
+  if m.direction = 'outbound' then
+    update public.messages
+       set status = p_status,
+           status_reason = case when p_status = 'failed' then p_reason else status_reason end,
+           status_updated_at = p_at, updated_at = now()
+     where id = m.id and public.message_status_rank(p_status) > public.message_status_rank(status);
+  elsif p_status = 'read' then
+    update public.chats c
+       set read_up_to = m.sent_at, updated_at = now(),
+           unread_count = (select count(*) from public.messages i
+                            where i.chat_id = c.id and i.direction = 'inbound' and i.sent_at > m.sent_at)
+     where c.id = m.chat_id and (c.read_up_to is null or c.read_up_to < m.sent_at);
+  end if;
+  return true;
+end $$;
 
 -- A fast path first: a known phone or group chat whose LID (if
 -- the event carries one) is already recorded is returned without a write — a new name only when it
@@ -329,5 +353,6 @@ create index if not exists numbers_owner_list_idx on public.numbers (owner_id, c
 
 select private.backend_only(
   'public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean)',
+  'public.apply_message_status(uuid, text, text, text, timestamptz)',
   'public.resolve_chat(uuid, uuid, text, text, text, boolean)',
   'public.complete_send(uuid, text, text, timestamptz)');

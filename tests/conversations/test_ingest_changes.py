@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
-from tests.db.test_ingest import T0, ingest, msg
+import psycopg
+
+from tests.db.test_ingest import T0, ingest, msg, status
+from tests.db.test_lifecycle import _wait_for_lock_wait
 
 CHAT = "5511999990002@c.us"
 
@@ -86,6 +90,41 @@ def test_unread_counts_inbound_only_and_a_reply_clears_them(sql, number):
     assert chat(sql)[0] == 0
     ingest([msg("M3", at=T0 + timedelta(seconds=4))])
     assert chat(sql)[0] == 1
+
+
+def test_a_read_on_the_phone_that_arrives_before_its_message_reads_the_chat_when_it_lands(sql, number):
+    ingest([msg("M1", at=T0)])
+    ingest([status("M2", "read", at=T0 + timedelta(seconds=2))])  # the READ outran its message
+    ingest([msg("M2", at=T0 + timedelta(seconds=1))])
+    assert chat(sql)[0] == 0
+    assert sql.execute("select count(*) from private.pending_statuses").fetchone()[0] == 0
+    ingest([msg("M3", at=T0 + timedelta(seconds=3))])
+    assert chat(sql)[0] == 1
+
+
+def test_a_read_on_the_phone_counts_a_message_committed_while_it_waited(sql, number, db_url):
+    """The read recounts the unread messages after the chat is locked, so a message committed while
+    the read waited for the chat is counted, not overwritten."""
+    ingest([msg("M1", at=T0)])
+    holder = psycopg.connect(db_url)  # ingests a later message and holds its transaction open
+    holder.execute("select public.ingest_webhook('evolution', 'inbox-a', null, null, %s::jsonb, 'test', null)",
+                   (json.dumps([msg("M2", at=T0 + timedelta(seconds=10))]),))
+    failures: list[Exception] = []
+
+    def read() -> None:
+        try:
+            ingest([status("M1", "read", at=T0 + timedelta(seconds=11))])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert _wait_for_lock_wait(sql)  # the read waits for the chat the message holds
+    holder.commit()
+    holder.close()
+    reader.join(15)
+    assert not reader.is_alive() and failures == []
+    assert chat(sql)[0] == 1  # M2 came after the message that was read
 
 
 def test_a_reaction_and_an_edit_racing_the_message_both_land(sql, number):
