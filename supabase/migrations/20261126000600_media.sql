@@ -87,7 +87,7 @@ begin
   with claimed as (
     update public.messages m set media_lease_until = now() + make_interval(secs => p_lease_seconds)
      where m.id in (select id from public.messages
-                     where media_state = 'pending' and media_next_attempt_at <= p_now and deleted_at is null
+                     where media_state = 'pending' and media_next_attempt_at <= p_now
                        and (media_lease_until is null or media_lease_until < now())
                      order by media_next_attempt_at limit p_limit
                        for update skip locked)

@@ -153,10 +153,11 @@ begin
                                                deleted_at)
   values (v.id, v.body, v.media_url, v.media_file_name, v.edit_history, v.extra, p_at)
   on conflict (message_id) do nothing;
+  -- A media file not fetched yet is no longer wanted: its job ends (no sweep or claim picks it up).
   update public.messages
      set deleted_at = p_at, body = null, media_url = null, media_file_name = null, edit_history = '[]'::jsonb,
          extra = case when v.extra ? 'error' then jsonb_build_object('error', v.extra -> 'error') else '{}'::jsonb end,
-         updated_at = now()
+         media_state = nullif(media_state, 'pending'), media_next_attempt_at = null, updated_at = now()
    where id = v.id;
   update public.chats set last_message_preview = 'This message was deleted', updated_at = now()
    where id = v.chat_id and last_message_at = v.sent_at;

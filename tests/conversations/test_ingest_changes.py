@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import psycopg
 
+from lib import db
 from tests.db.test_ingest import T0, ingest, msg, status
 from tests.db.test_lifecycle import _wait_for_lock_wait
 
@@ -125,6 +126,19 @@ def test_a_read_on_the_phone_counts_a_message_committed_while_it_waited(sql, num
     reader.join(15)
     assert not reader.is_alive() and failures == []
     assert chat(sql)[0] == 1  # M2 came after the message that was read
+
+
+def test_deleting_a_message_ends_its_pending_media_job(sql, number):
+    ingest([msg("P1", type="image", text=None, media={"url": "https://mmg.whatsapp.net/p1.enc",
+                                                      "mime_type": "image/jpeg"})])
+    assert sql.execute("select media_state from public.messages where provider_message_id = 'P1'").fetchone() == (
+        "pending",)
+    ingest([delete("P1", at=T0 + timedelta(seconds=1))])
+    assert sql.execute("select media_state from public.messages where provider_message_id = 'P1'").fetchone() == (
+        None,)
+    # nothing left for the sweep or for the next webhook's claim to fetch
+    assert db.call("media_due", p_limit=20, p_now=T0 + timedelta(days=1)) == []
+    assert db.call("media_claim", p_number_id=number["id"], p_provider_message_ids=["P1"]) == []
 
 
 def test_a_reaction_and_an_edit_racing_the_message_both_land(sql, number):

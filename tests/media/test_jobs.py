@@ -131,7 +131,9 @@ def test_a_message_deleted_for_everyone_hides_its_media_and_is_not_fetched(sql, 
     later = datetime.now(UTC) + timedelta(days=1)
     assert message["id"] in [job["message_id"] for job in db.call("media_due", p_limit=10, p_now=later)]
     sql.execute("update public.messages set media_lease_until = null where id = %s", (message["id"],))  # unclaim
-    sql.execute("update public.messages set deleted_at = now() where id = %s", (message["id"],))
+    db.call("ingest_webhook", p_provider="evolution", p_instance="inbox-x", p_number_id=message["number"],
+            p_apikey=None, p_event_type="messages.delete", p_payload=None,
+            p_events=[{"kind": "delete", "provider_message_id": message["pid"], "timestamp": later.isoformat()}])
     assert db.call("media_get", p_owner=message["owner"], p_message_id=message["id"], p_claim=False) is None
     due = db.call("media_due", p_limit=10, p_now=later)
     assert message["id"] not in [job["message_id"] for job in due]
