@@ -71,7 +71,7 @@ def read(owner: str, chat_id: str) -> dict[str, Any]:
         get_provider(ref).mark_read(ref, chat["wa_chat_id"], unread)
     except AppError as exc:
         _log.warning("read receipt failed", extra={"code": exc.code, "chat_id": chat_id})
-        return {"chat": chat, "receipt": "failed", "error": {"code": exc.code, "message": exc.message}}
+        return {"chat": chat, "receipt": "failed", "error": exc.body()["error"]}
     return {"chat": chat, "receipt": "sent"}
 
 

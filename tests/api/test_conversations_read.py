@@ -69,7 +69,11 @@ def test_a_failed_receipt_still_reads_the_chat_and_says_so(api, alice, line, sql
     r = api.post(f"/api/v1/chats/{chat_id}/read", headers=alice.headers)
     line.sim.clear_failures()
     assert r.status_code == 200 and r.json()["receipt"] == "failed"
-    assert r.json()["error"]["code"] == "provider_auth_failed" and line.chat(chat_id)["unread_count"] == 0
+    assert line.chat(chat_id)["unread_count"] == 0
+    from lib.schemas.responses import ReadOut  # noqa: PLC0415
+
+    error = ReadOut.model_validate(r.json()).error  # the documented shape: code, message, retryable
+    assert error.code == "provider_auth_failed" and error.retryable is False
 
 
 def test_another_users_chat_is_404(api, bob, line):
