@@ -12,6 +12,7 @@ import pytest
 
 from lib import config, db, migrate
 from lib.dev.pg import Cluster, free_port
+from lib.dev.server import serve_in_thread
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef"
 TEST_CRON_SECRET = "test-cron-secret-0123456789"
@@ -83,3 +84,12 @@ def make_user(conn: psycopg.Connection, email: str | None = None) -> str:
     uid = str(uuid.uuid4())
     conn.execute("insert into auth.users (id, email) values (%s, %s)", (uid, email or f"{uid[:8]}@example.test"))
     return uid
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """The local server (lib/dev/server.py) on a free port, for the whole session."""
+    server, url = serve_in_thread()
+    yield url
+    server.shutdown()
+    server.server_close()

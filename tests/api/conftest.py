@@ -10,18 +10,8 @@ import httpx
 import pytest
 
 from lib import config, providers, resilience
-from lib.dev.server import serve_in_thread
 from lib.dev.tokens import user_token
 from tests.conftest import TEST_JWT_SECRET, make_user
-
-
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    server, url = serve_in_thread()
-    yield url
-    server.shutdown()
-    server.server_close()
-
 
 # This machine has no DNS: public test names resolve through a table (lib.netguard's resolver seam).
 PUBLIC_NAMES = {"cdn.example.com": ["93.184.215.14"], "files.example.org": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
@@ -102,3 +92,11 @@ def sims(api, monkeypatch):
     evo.stop()
     green.stop()
     providers.reset()
+
+
+@pytest.fixture(params=["evolution", "green-api"])
+def line(request, api, sims, alice, sql):
+    """A connected number of each provider, with a contact to talk to (tests/conversations/phone.py)."""
+    from tests.conversations.phone import connect  # noqa: PLC0415
+
+    return connect(request.param, api, sims, alice, sql)

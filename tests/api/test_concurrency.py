@@ -7,16 +7,8 @@ import threading
 import uuid
 
 import httpx
-import pytest
-
-from tests.conversations.phone import connect
 
 SENDERS, SENDS_EACH, INBOUND, READS = 6, 8, 16, 16
-
-
-@pytest.fixture(params=["evolution", "green-api"])
-def line(request, api, sims, alice, sql):
-    return connect(request.param, api, sims, alice, sql)
 
 
 def test_sends_inbound_messages_and_reads_at_once_on_one_chat(line, api, alice, sql):
@@ -57,10 +49,12 @@ def test_sends_inbound_messages_and_reads_at_once_on_one_chat(line, api, alice, 
         t.start()
     for t in threads:
         t.join(120)
+    assert not any(t.is_alive() for t in threads)
     line.sim.wait_idle(30)
 
     refused = [a for a in answers if a[1] not in (200, 201)]
     assert refused == [], refused[:3]
+    assert sum(1 for a in answers if a[0] == "read") == READS
     assert len(sent_ids) == SENDERS * SENDS_EACH
     rows = sql.execute("select direction, count(*), count(distinct provider_message_id), "
                        "count(*) filter (where provider_message_id is null), "

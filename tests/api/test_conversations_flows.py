@@ -9,12 +9,6 @@ import pytest
 
 from lib import config, providers
 from tests.api.conftest import add_number
-from tests.conversations.phone import connect
-
-
-@pytest.fixture(params=["evolution", "green-api"])
-def line(request, api, sims, alice, sql):
-    return connect(request.param, api, sims, alice, sql)
 
 
 def by_name(body):

@@ -6,16 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from lib import conversations
 from tests.api.conftest import add_number
 from tests.conversations.phone import connect
-
-
-@pytest.fixture(params=["evolution", "green-api"])
-def line(request, api, sims, alice, sql):
-    return connect(request.param, api, sims, alice, sql)
 
 
 def count(sql, number) -> int:

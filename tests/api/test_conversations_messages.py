@@ -3,14 +3,7 @@ against both simulators and the real database."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conversations.phone import CONTACT, connect
-
-
-@pytest.fixture(params=["evolution", "green-api"])
-def line(request, api, sims, alice, sql):
-    return connect(request.param, api, sims, alice, sql)
+from tests.conversations.phone import CONTACT
 
 
 def rows(sql, number: str) -> list[tuple]:

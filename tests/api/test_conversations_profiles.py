@@ -3,16 +3,9 @@ participants, avatars — fetched lazily and cached."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conversations.phone import CONTACT, connect
+from tests.conversations.phone import CONTACT
 
 GROUP = "120363043968066561@g.us"
-
-
-@pytest.fixture(params=["evolution", "green-api"])
-def line(request, api, sims, alice, sql):
-    return connect(request.param, api, sims, alice, sql)
 
 
 def profile_calls(line) -> list[str]:

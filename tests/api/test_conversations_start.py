@@ -8,11 +8,6 @@ from tests.api.conftest import add_number
 from tests.conversations.phone import connect
 
 
-@pytest.fixture(params=["evolution", "green-api"])
-def line(request, api, sims, alice, sql):
-    return connect(request.param, api, sims, alice, sql)
-
-
 def checks(line) -> list:
     return [q for q in line.sim.requests if "whatsappNumbers" in q.path or "checkWhatsapp" in q.path]
 

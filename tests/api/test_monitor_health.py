@@ -64,8 +64,8 @@ def test_detailed_health_takes_three_round_trips_with_the_version_known(api, sim
     before = database.round_trips
     detailed = api.get("/api/health/evolution", headers=CRON).json()
     assert detailed["evolution"]["version"] == "2.3.6"
-    # probe_version (is the version stale?), record_probe, provider_health_report
-    assert database.round_trips - before == 3
+    # a budget: probe_version (is the version stale?), record_probe, provider_health_report
+    assert database.round_trips - before <= 3
 
 
 def test_a_401_stays_a_401_when_the_database_is_down(api, sims, monkeypatch):

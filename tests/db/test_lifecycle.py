@@ -149,10 +149,11 @@ def test_dead_letters_back_off_end_failed_and_never_starve_newer_ones(sql, datab
 
 
 # -- races (two transactions, ordered with a barrier and lock waits, no sleeps) ------------------
-def _wait_for_lock_wait(sql, deadline=10.0):
+def _wait_for_lock_wait(sql, count=1, deadline=10.0):
+    """True once `count` sessions wait for a lock."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        if sql.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock'").fetchone()[0]:
+        if sql.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock'").fetchone()[0] >= count:
             return True
         time.sleep(0.01)  # polling with a deadline
     return False

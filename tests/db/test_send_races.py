@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, datetime
 
 import psycopg
@@ -13,7 +12,7 @@ import pytest
 
 from lib import db
 from tests.conftest import make_user
-from tests.db.test_lifecycle import make_number
+from tests.db.test_lifecycle import _wait_for_lock_wait, make_number
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -21,15 +20,6 @@ T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 def _echo(chat_id: str) -> list[dict]:
     return [{"kind": "message", "provider_message_id": "ECHO1", "direction": "outbound", "chat_id": chat_id,
              "type": "text", "text": "hi", "from_me_source": "api", "timestamp": T0.isoformat()}]
-
-
-def _wait_for_waiters(sql, count: int, deadline: float = 10.0) -> bool:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if sql.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock'").fetchone()[0] >= count:
-            return True
-        time.sleep(0.01)  # polling with a deadline
-    return False
 
 
 # A phone chat (resolve_chat's fast path) and a chat known by its LID alone (the LID path).
@@ -60,11 +50,11 @@ def test_the_echo_of_a_send_and_the_send_completing_never_deadlock(sql, database
         "select public.ingest_webhook('evolution', 'inbox-a', null, null, %s::jsonb, 'send.message', null)",
         (json.dumps(_echo(chat_id)),)))
     echo.start()
-    assert _wait_for_waiters(sql, 1)  # the echo waits at the unique key, holding what it has locked
+    assert _wait_for_lock_wait(sql, 1)  # the echo waits at the unique key, holding what it has locked
     complete = threading.Thread(target=run, args=(
         "select public.complete_send(%s::uuid, 'ECHO1', 'sent', %s)", (ours, T0)))
     complete.start()
-    assert _wait_for_waiters(sql, 2)  # the completion waits too
+    assert _wait_for_lock_wait(sql, 2)  # the completion waits too
     holder.rollback()
     holder.close()
     echo.join(15)

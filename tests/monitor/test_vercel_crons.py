@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import httpx
 import pytest
 
 from lib import config
-from lib.dev.server import serve_in_thread
 from lib.dev.tokens import user_token
 from tests.conftest import TEST_JWT_SECRET, make_user
 
@@ -84,14 +82,6 @@ def test_the_evolution_server_is_probed_at_least_once_per_server_down_threshold(
 def test_every_session_is_checked_within_the_keepalive_interval():
     interval = timedelta(days=config.load({}).keepalive_interval_days)
     assert longest_gap(CRONS["/api/cron/keepalive"]) <= interval
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    server, url = serve_in_thread()
-    yield url
-    server.shutdown()
-    server.server_close()
 
 
 def test_every_cron_is_a_route_only_the_scheduler_may_call(database, sql, server_url):
