@@ -23,6 +23,8 @@ class HttpUrl:
 
 
 Digits = Annotated[str, Field(pattern=r"^\d{8,15}$", description="international number, digits only")]
+# One emoji, ZWJ sequences included (a family is 7 code points); empty removes our reaction.
+Emoji = Annotated[str, Field(max_length=32, description="one emoji; an empty string removes our reaction")]
 
 
 class Model(BaseModel):

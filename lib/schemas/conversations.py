@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from lib.schemas.base import Request
+from lib.schemas.base import Emoji, Request
 
 
 class StartChatRequest(Request):
@@ -17,7 +17,7 @@ class StartChatRequest(Request):
 
 
 class ReactionRequest(Request):
-    emoji: Annotated[str, Field(max_length=32, description="one emoji; an empty string removes our reaction")]
+    emoji: Emoji
 
 
 class EditMessageRequest(Request):

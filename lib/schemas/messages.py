@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from lib.schemas.base import HttpUrl, Request
+from lib.schemas.base import Emoji, HttpUrl, Request
 
 
 class Media(Request):
@@ -32,7 +32,7 @@ class SendRequest(Request):
     media: Media | None = None
     quoted_message_id: Annotated[str, Field(max_length=128)] | None = None
     target_message_id: UUID | None = None
-    emoji: Annotated[str, Field(max_length=16)] | None = None
+    emoji: Emoji | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> SendRequest:
