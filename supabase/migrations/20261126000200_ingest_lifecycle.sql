@@ -74,11 +74,6 @@ as $$
   returning m.id
 $$;
 
-select private.backend_only(
-  'public.apply_message_status(uuid, text, text, text, timestamptz)',
-  'public.resolve_chat(uuid, uuid, text, text, text, boolean)',
-  'public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean)',
-  'public.complete_send(uuid, text, text, timestamptz)');
 revoke all on function private.lock_message(uuid, text), private.lock_lid(uuid, text),
   private.drain_pending_status(uuid, text), private.touch_chat(uuid, timestamptz, text),
   private.claim_unconfirmed_send(uuid, text, text, text, timestamptz),

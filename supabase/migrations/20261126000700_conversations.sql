@@ -325,7 +325,6 @@ begin
 end $$;
 
 select private.backend_only(
-  'public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean)',
   'public.chat_json(public.chats)',
   'public.message_view(public.messages, private.deleted_message_content)',
   'public.begin_start_chat(uuid, uuid, text)',

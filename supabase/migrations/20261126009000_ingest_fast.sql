@@ -338,8 +338,7 @@ begin
                      else m.body end,
          deleted_at = coalesce(v_other.deleted_at, m.deleted_at),
          updated_at = now()
-   where m.id = p_message_id
-  returning * into v_msg;
+   where m.id = p_message_id;
   perform private.drain_pending_status(v_msg.number_id, p_provider_message_id);
   perform private.drain_pending_changes(v_msg.number_id, p_provider_message_id);
   select * into v_msg from public.messages where id = p_message_id;
