@@ -24,7 +24,10 @@ create unique index numbers_id_instance_live_key on public.numbers (id_instance)
   where deleted_at is null and id_instance is not null;
 -- Teardown events name the instance of a number we already deleted.
 create index numbers_provider_instance_any_idx on public.numbers (provider, provider_instance_id);
-create index numbers_owner_created_idx on public.numbers (owner_id, created_at);
+-- A user's numbers by creation: the hourly quota count (deleted ones included) and the list in its
+-- order (created_at, id) straight from the index, no sort. It covers the baseline's owner index.
+create index numbers_owner_created_idx on public.numbers (owner_id, created_at, id);
+drop index if exists public.numbers_owner_idx;
 
 -- 3. History: one row per change; repeats of the same state are counted on it -------------------
 alter table public.number_status_events

@@ -346,9 +346,6 @@ begin
   return public.message_json(v_msg);
 end $$;
 
--- The owner's numbers in list order, straight from an index (no sort at 10,000 numbers).
-create index if not exists numbers_owner_list_idx on public.numbers (owner_id, created_at, id)
-  where deleted_at is null;
 
 select private.backend_only(
   'public.ingest_webhook(text, text, uuid, text, jsonb, text, jsonb, boolean)',
