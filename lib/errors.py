@@ -7,6 +7,7 @@
     ├── Unauthorized                   401  unauthorized
     ├── Forbidden                      403  forbidden / provider_not_enabled
     ├── NotFound                       404  not_found / number_not_found / chat_not_found
+    ├── Gone                           410  gone / media_failed
     ├── MethodNotAllowed               405  method_not_allowed
     ├── Conflict                       409  conflict / already_connected
     │   └── InProgress                 409  idempotency_key_in_progress (retryable)
@@ -86,6 +87,13 @@ class Forbidden(AppError):
 class NotFound(AppError):
     status = 404
     code = "not_found"
+
+
+class Gone(AppError):
+    """It existed and never will again (a media file that could not be stored)."""
+
+    status = 410
+    code = "gone"
 
 
 class MethodNotAllowed(AppError):

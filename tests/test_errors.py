@@ -25,7 +25,7 @@ def test_every_error_class_has_a_distinct_code():
 # The HTTP status of every error class, written down: a class added without a row fails here.
 STATUSES = {
     "AppError": 500, "InvalidRequest": 400, "UnsupportedMediaType": 415, "PayloadTooLarge": 413,
-    "Unauthorized": 401, "Forbidden": 403, "NotFound": 404, "MethodNotAllowed": 405, "Conflict": 409, "InProgress": 409,
+    "Unauthorized": 401, "Forbidden": 403, "NotFound": 404, "MethodNotAllowed": 405, "Gone": 410, "Conflict": 409, "InProgress": 409,
     "TooManyRequests": 429, "WebhookAuthError": 401, "ConfigError": 500, "DatabaseUnavailable": 503,
     "ProviderError": 502, "NotSupported": 422, "ProviderRejected": 422, "NumberDisconnected": 409,
     "InstanceNotFound": 409, "ProviderAuthError": 502, "RateLimited": 429, "ProviderUnavailable": 503,

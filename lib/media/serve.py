@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lib import db
-from lib.errors import NotFound
+from lib.errors import Gone, NotFound
 from lib.http import Response
 from lib.media import jobs, store
 
@@ -32,8 +32,7 @@ def media(owner: str, message_id: str) -> Response:
         expires = (datetime.now(UTC) + LINK_TTL).isoformat()
         return Response(302, {"url": url, "expires_at": expires}, {"Location": url})
     if state == "failed":
-        return Response(410, {"error": {"code": "media_failed", "retryable": False,
-                                        "message": f"this media could not be stored: {error or 'unknown reason'}"}})
+        raise Gone(f"this media could not be stored: {error or 'unknown reason'}", code="media_failed")
     wait = _retry_after(row.get("next_attempt_at"))
     return Response(202, {"state": "pending", "retry_after": wait, "last_error": error}, {"Retry-After": str(wait)})
 
