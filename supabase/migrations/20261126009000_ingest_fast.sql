@@ -244,11 +244,12 @@ declare
   v_name text;
   v_known_lid text;
 begin
+  p_name := nullif(btrim(p_name), '');  -- one rule for every path: trimmed, and blank is no name
   if p_chat_id not like '%@lid' then
     select id, name, lid into v_chat, v_name, v_known_lid from public.chats
      where number_id = p_number_id and wa_chat_id = p_chat_id;
     if v_chat is not null and (p_lid is null or v_known_lid = p_lid) then
-      if nullif(btrim(p_name), '') is not null and v_name is distinct from p_name then
+      if p_name is not null and v_name is distinct from p_name then
         update public.chats set name = p_name, updated_at = now() where id = v_chat;
       end if;
       return v_chat;
@@ -264,7 +265,7 @@ begin
   if p_chat_id like '%@lid' then
     select id into v_chat from public.chats where number_id = p_number_id and lid = p_chat_id;
     if v_chat is not null then
-      if nullif(btrim(p_name), '') is not null then
+      if p_name is not null then
         update public.chats set name = p_name, updated_at = now() where id = v_chat and name is distinct from p_name;
       end if;
       return v_chat;
@@ -272,7 +273,7 @@ begin
   end if;
 
   insert into public.chats as c (number_id, owner_id, wa_chat_id, name, is_group)
-  values (p_number_id, p_owner_id, p_chat_id, nullif(btrim(p_name), ''), coalesce(p_is_group, false))
+  values (p_number_id, p_owner_id, p_chat_id, p_name, coalesce(p_is_group, false))
   on conflict (number_id, wa_chat_id) do update
     set name = coalesce(excluded.name, c.name), updated_at = now()
   returning id into v_chat;

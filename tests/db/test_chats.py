@@ -23,3 +23,16 @@ def test_a_lid_chat_folds_into_the_phone_chat_with_its_unread_messages_and_previ
     chats = sql.execute("select wa_chat_id, unread_count, last_message_preview, last_message_at from public.chats "
                         "where number_id = %s", (number,)).fetchall()
     assert chats == [("5511@c.us", 4, "second by lid", T0 + timedelta(seconds=2))]
+
+
+def test_a_contact_name_is_stored_trimmed_on_every_path(sql, database):
+    number = make_number(sql, make_user(sql))
+    names = [{**inbound(mid, chat, "hi", T0)[0], "chat_name": name} for mid, chat, name in (
+        ("N1", "5511@c.us", " Maria "),      # a new chat
+        ("N2", "5511@c.us", "  Maria S.  "),  # a known chat, renamed (the fast path)
+        ("N3", "77@lid", " Ana "), ("N4", "77@lid", " Ana B. "))]  # a chat known by its LID alone
+    for event in names:
+        ingest([event])
+    rows = sql.execute("select wa_chat_id, name from public.chats where number_id = %s order by wa_chat_id",
+                       (number,)).fetchall()
+    assert rows == [("5511@c.us", "Maria S."), ("77@lid", "Ana B.")]
